@@ -1,0 +1,188 @@
+"""The Django admin for agencies and people, scoped so an agency admin manages only their own agency."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+
+from . import services
+from .models import AccountLockout, Agency, Jurisdiction, Role, User
+
+admin.site.site_header = "FusionHub administration"
+admin.site.site_title = "FusionHub admin"
+admin.site.index_title = "Agencies, people and settings"
+
+
+@admin.register(Jurisdiction)
+class JurisdictionAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "fips_code", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "fips_code"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "acronym", "kind", "level", "discipline", "jurisdiction", "is_active"]
+    list_filter = ["kind", "level", "discipline", "is_active"]
+    search_fields = ["name", "acronym"]
+    autocomplete_fields = ["jurisdiction"]
+    list_select_related = ["jurisdiction"]
+    actions = ["deactivate", "activate"]
+
+    def get_queryset(self, request):
+        agencies = super().get_queryset(request)
+        return agencies if request.user.is_system_admin else agencies.filter(pk=request.user.agency_id)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_system_admin:
+            return ["is_active"] if obj else []
+        return ["name", "acronym", "level", "kind", "discipline", "jurisdiction", "is_active"]
+
+    def has_add_permission(self, request):
+        return request.user.is_system_admin
+
+    def has_delete_permission(self, request, obj=None):
+        # Agencies are deactivated, never deleted: their people's records stay.
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_system_admin:
+            actions.pop("deactivate", None)
+            actions.pop("activate", None)
+        return actions
+
+    @admin.action(description="Deactivate the selected agencies (sign their people out, keep records)")
+    def deactivate(self, request, queryset):
+        for agency in queryset:
+            services.set_agency_active(agency=agency, is_active=False, by=request.user)
+        self.message_user(request, f"{queryset.count()} agencies deactivated.", messages.SUCCESS)
+
+    @admin.action(description="Activate the selected agencies")
+    def activate(self, request, queryset):
+        for agency in queryset:
+            services.set_agency_active(agency=agency, is_active=True, by=request.user)
+        self.message_user(request, f"{queryset.count()} agencies activated.", messages.SUCCESS)
+
+
+class RolesField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class PersonAdminForm(forms.ModelForm):
+    roles = RolesField(choices=Role.choices, required=False)
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "title",
+            "phone",
+            "agency",
+            "is_law_enforcement",
+            "is_active",
+        ]
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    form = PersonAdminForm
+    list_display = ["username", "first_name", "last_name", "agency", "is_law_enforcement", "is_active"]
+    list_filter = ["agency", "is_law_enforcement", "is_active", "groups"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    list_select_related = ["agency"]
+    autocomplete_fields = ["agency"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("Person", {"fields": ["first_name", "last_name", "email", "title", "phone"]}),
+        ("Agency and roles", {"fields": ["agency", "roles", "is_law_enforcement", "is_active"]}),
+        ("History", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["username", "usable_password", "password1", "password2"]}),
+        ("Agency and roles", {"fields": ["agency", "is_law_enforcement"]}),
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+    actions = ["unlock_accounts"]
+
+    def get_queryset(self, request):
+        people = super().get_queryset(request)
+        return people if request.user.is_system_admin else people.filter(agency_id=request.user.agency_id)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_system_admin:
+            if "agency" in form.base_fields:
+                form.base_fields["agency"].queryset = Agency.objects.filter(pk=request.user.agency_id)
+                form.base_fields["agency"].initial = request.user.agency_id
+            if "roles" in form.base_fields:
+                form.base_fields["roles"].choices = [c for c in Role.choices if c[0] != Role.SYSTEM_ADMIN]
+        if obj is not None and "roles" in form.base_fields:
+            form.base_fields["roles"].initial = [role.value for role in obj.roles]
+        return form
+
+    def get_autocomplete_fields(self, request):
+        return self.autocomplete_fields if request.user.is_system_admin else []
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_system_admin and obj.agency_id != request.user.agency_id:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_system_admin and obj.agency_id != request.user.agency_id:
+            return False
+        return super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # People are deactivated, never deleted: what they wrote and received stays on record.
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "roles" in form.cleaned_data:
+            roles = {Role(value) for value in form.cleaned_data["roles"]}
+            if not request.user.is_system_admin:
+                # An agency admin can neither grant nor take away system-admin rights.
+                roles.discard(Role.SYSTEM_ADMIN)
+                if form.instance.pk and Role.SYSTEM_ADMIN in form.instance.roles:
+                    roles.add(Role.SYSTEM_ADMIN)
+            services.set_roles(person=form.instance, roles=roles, by=request.user)
+
+    @admin.action(description="Unlock the selected accounts")
+    def unlock_accounts(self, request, queryset):
+        for person in queryset:
+            services.unlock_account(person=person, by=request.user)
+        self.message_user(request, f"{queryset.count()} accounts unlocked.", messages.SUCCESS)
+
+
+@admin.register(AccountLockout)
+class AccountLockoutAdmin(admin.ModelAdmin):
+    list_display = ["username", "failure_count", "last_failure_at", "last_failure_address", "locked_at"]
+    list_filter = [("locked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["username"]
+    readonly_fields = [f.name for f in AccountLockout._meta.fields]
+
+    def has_module_permission(self, request):
+        return getattr(request.user, "is_system_admin", False)
+
+    def has_view_permission(self, request, obj=None):
+        return getattr(request.user, "is_system_admin", False)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return getattr(request.user, "is_system_admin", False)
+
+
+admin.site.unregister(Group)

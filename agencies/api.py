@@ -1,0 +1,191 @@
+"""REST API for the directory: the person signed in, agencies, jurisdictions, people, tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from . import services
+from .backends import client_address
+from .models import Agency, Jurisdiction, Role, User
+
+
+class JurisdictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Jurisdiction
+        fields = ["id", "name", "kind", "fips_code", "parent"]
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "name", "acronym", "level", "kind", "discipline", "jurisdiction", "email", "phone", "is_active"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), required=False)
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "title",
+            "phone",
+            "agency",
+            "is_law_enforcement",
+            "is_active",
+            "roles",
+            "password",
+        ]
+        read_only_fields = ["id", "agency"]
+
+    def to_representation(self, instance: User) -> dict:
+        data = super().to_representation(instance)
+        data["roles"] = [role.value for role in Role if role in instance.roles]
+        return data
+
+    def validate_password(self, value: str) -> str:
+        try:
+            validate_password(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        return value
+
+
+class MeSerializer(PersonSerializer):
+    agency = AgencySerializer(read_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [f for f in PersonSerializer.Meta.fields if f != "password"]
+        read_only_fields = fields
+
+
+class MeView(APIView):
+    """The person signed in, with their agency and roles."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Jurisdiction.objects.all()
+    serializer_class = JurisdictionSerializer
+    filterset_fields = ["kind", "fips_code", "parent"]
+    ordering_fields = ["name", "fips_code"]
+
+
+class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Agency.objects.all()
+    serializer_class = AgencySerializer
+    filterset_fields = ["level", "kind", "discipline", "jurisdiction", "is_active"]
+    ordering_fields = ["name", "acronym"]
+
+
+class IsAgencyAdmin(permissions.BasePermission):
+    message = "Only agency admins and system admins manage people."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_system_admin or user.is_agency_admin))
+
+
+class PersonViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """People of the admin's own agency (all agencies for a system admin)."""
+
+    serializer_class = PersonSerializer
+    permission_classes = [IsAgencyAdmin]
+    filterset_fields = ["is_active", "is_law_enforcement", "agency"]
+    ordering_fields = ["username", "last_name"]
+
+    def get_queryset(self):
+        people = User.objects.select_related("agency").prefetch_related("groups").order_by("username")
+        if self.request.user.is_system_admin:
+            return people
+        return people.filter(agency_id=self.request.user.agency_id)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        roles = set(data.pop("roles", []))
+        serializer.instance = services.create_person(by=self.request.user, roles=roles, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        roles = data.pop("roles", None)
+        serializer.instance = services.update_person(
+            person=serializer.instance, by=self.request.user, roles=None if roles is None else set(roles), **data
+        )
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token (shown once), or revoke the token in use."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sign-in"
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses={
+            200: inline_serializer(
+                "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
+            )
+        },
+    )
+    def post(self, request):
+        username = str(request.data.get("username") or "")
+        password = str(request.data.get("password") or "")
+        errors = {}
+        if not username:
+            errors["username"] = ["Give your username."]
+        if not password:
+            errors["password"] = ["Give your password."]
+        if errors:
+            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        if services.is_address_throttled(address=client_address(request)):
+            return Response(
+                {"errors": {"non_field_errors": [services.ADDRESS_THROTTLED_MESSAGE]}},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        user = authenticate(request._request, username=username, password=password)
+        if user is None:
+            message = (
+                services.LOCKED_MESSAGE
+                if services.is_account_locked(username=username)
+                else "The username or password is not right."
+            )
+            return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_401_UNAUTHORIZED)
+        instance, token = services.create_api_token(person=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        if not request.user.is_authenticated or request.auth is None:
+            return Response(
+                {"errors": {"non_field_errors": ["Send the token to revoke in the Authorization header."]}},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        services.revoke_api_token(person=request.user, token_key=request.auth.token_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def get_permissions(self):
+        return [permissions.AllowAny()]

@@ -1,0 +1,38 @@
+"""Browser forms for sign-in and a person's own profile."""
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
+
+from . import services
+from .backends import client_address
+
+
+class SignInForm(AuthenticationForm):
+    """Sign-in that says the same words about a locked account whether or not it exists."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "The username or password is not right. Check both and try again; "
+        "after 5 failed attempts the account is locked.",
+        "locked": services.LOCKED_MESSAGE,
+        "throttled": services.ADDRESS_THROTTLED_MESSAGE,
+        "inactive": "This account cannot sign in. Contact your agency admin.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return self.cleaned_data
+        if services.is_address_throttled(address=client_address(self.request)):
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        if services.is_account_locked(username=username):
+            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        self.user_cache = authenticate(self.request, username=username, password=password)
+        if self.user_cache is None:
+            if services.is_account_locked(username=username):
+                raise forms.ValidationError(self.error_messages["locked"], code="locked")
+            raise self.get_invalid_login_error()
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data

@@ -1,0 +1,208 @@
+"""Writes about agencies and people: sign-in failures and lock-outs, unlocking, deactivation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from .models import AccountLockout, Agency, Role, User, role_group
+
+LOCKED_MESSAGE = "This account is locked after too many failed sign-in attempts. Ask your agency admin to unlock it."
+ADDRESS_THROTTLED_MESSAGE = "Too many failed sign-in attempts from this network address. Wait 15 minutes and try again."
+
+
+def normalize_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def is_account_locked(*, username: str) -> bool:
+    return AccountLockout.objects.filter(username=normalize_username(username), locked_at__isnull=False).exists()
+
+
+def _address_key(address: str) -> str:
+    return f"sign-in-failures:{address}"
+
+
+def is_address_throttled(*, address: str | None) -> bool:
+    if not address:
+        return False
+    return (cache.get(_address_key(address)) or 0) >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+
+
+def record_sign_in_failure(*, username: str, address: str | None) -> bool:
+    """Count one failed sign-in for the username (and the address); returns whether it is now locked.
+
+    One statement does the count so that parallel wrong attempts cannot slip past the limit:
+    the row is inserted or updated under PostgreSQL's row lock, a window older than the limit
+    starts again at one, and the fifth failure in the window sets the lock.
+    """
+    name = normalize_username(username)
+    now = timezone.now()
+    window_start = now - settings.SIGN_IN_FAILURE_WINDOW
+    if address:
+        key = _address_key(address)
+        cache.add(key, 0, timeout=int(settings.SIGN_IN_ADDRESS_WINDOW.total_seconds()))
+        cache.incr(key)
+    if not name:
+        return False
+    table = AccountLockout._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS l (username, failure_count, first_failure_at, last_failure_at,
+                                      last_failure_address, locked_at)
+            VALUES (%(name)s, 1, %(now)s, %(now)s, %(address)s, CASE WHEN %(limit)s <= 1 THEN %(now)s END)
+            ON CONFLICT (username) DO UPDATE SET
+                failure_count = CASE
+                    WHEN l.locked_at IS NULL AND l.first_failure_at < %(window_start)s THEN 1
+                    ELSE l.failure_count + 1 END,
+                first_failure_at = CASE
+                    WHEN l.locked_at IS NULL AND l.first_failure_at < %(window_start)s THEN %(now)s
+                    ELSE l.first_failure_at END,
+                last_failure_at = %(now)s,
+                last_failure_address = %(address)s,
+                locked_at = CASE
+                    WHEN l.locked_at IS NOT NULL THEN l.locked_at
+                    WHEN l.first_failure_at >= %(window_start)s AND l.failure_count + 1 >= %(limit)s
+                        THEN %(now)s
+                    END
+            RETURNING locked_at IS NOT NULL
+            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            {
+                "name": name,
+                "now": now,
+                "address": address,
+                "limit": settings.SIGN_IN_FAILURE_LIMIT,
+                "window_start": window_start,
+            },
+        )
+        (locked,) = cursor.fetchone()
+    return bool(locked)
+
+
+def record_sign_in_success(*, username: str) -> None:
+    """A successful sign-in ends the run of consecutive failures (a locked account never gets here)."""
+    AccountLockout.objects.filter(username=normalize_username(username), locked_at__isnull=True).delete()
+
+
+def _check_may_manage(*, admin: User, person: User) -> None:
+    if admin.is_system_admin:
+        return
+    if admin.is_agency_admin and admin.agency_id == person.agency_id:
+        return
+    raise PermissionDenied("Only an admin of this person's agency can do that.")
+
+
+def unlock_account(*, person: User, by: User) -> None:
+    """Release a locked account and clear its failures."""
+    _check_may_manage(admin=by, person=person)
+    AccountLockout.objects.filter(username=normalize_username(person.username)).delete()
+
+
+def locked_people_for(*, admin: User):
+    """The locked accounts an admin may release, with the lock times."""
+    locks = AccountLockout.objects.filter(locked_at__isnull=False)
+    people = User.objects.select_related("agency").filter(username__in=locks.values("username"))
+    if not admin.is_system_admin:
+        people = people.filter(agency_id=admin.agency_id)
+    lock_times = dict(locks.filter(username__in=people.values("username")).values_list("username", "locked_at"))
+    return [(person, lock_times.get(person.username)) for person in people.order_by("username")]
+
+
+def set_agency_active(*, agency: Agency, is_active: bool, by: User) -> Agency:
+    """Activate or deactivate an agency. Deactivation signs its people out and blocks sign-in;
+    their records stay."""
+    if not by.is_system_admin:
+        raise PermissionDenied("Only a system admin can activate or deactivate an agency.")
+    with transaction.atomic():
+        Agency.objects.filter(pk=agency.pk).update(is_active=is_active)
+        agency.is_active = is_active
+        if not is_active:
+            # Browser sessions end on their next request (SessionLimitsMiddleware checks the
+            # agency); API tokens are revoked here.
+            AuthToken.objects.filter(user__agency=agency).delete()
+    return agency
+
+
+def set_roles(*, person: User, roles: set[Role], by: User) -> User:
+    """Give a person exactly these roles. Only a system admin grants system-admin rights."""
+    _check_may_manage(admin=by, person=person)
+    current = set(person.roles)
+    if (Role.SYSTEM_ADMIN in roles) != (Role.SYSTEM_ADMIN in current) and not by.is_system_admin:
+        raise ValidationError({"roles": "Only a system admin can grant or remove system-admin rights."})
+    with transaction.atomic():
+        person.groups.set([role_group(role) for role in roles])
+        is_staff = bool(roles & {Role.AGENCY_ADMIN, Role.SYSTEM_ADMIN})
+        is_superuser = Role.SYSTEM_ADMIN in roles
+        User.objects.filter(pk=person.pk).update(is_staff=is_staff, is_superuser=is_superuser)
+        person.is_staff, person.is_superuser = is_staff, is_superuser
+        person.__dict__.pop("roles", None)
+    return person
+
+
+def create_api_token(*, person: User) -> tuple[AuthToken, str]:
+    """A new API token for the person; the clear text is returned once and stored only hashed."""
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    live = AuthToken.objects.filter(user=person, expiry__gt=timezone.now()).count()
+    if live >= limit:
+        raise ValidationError({"token": f"You already have {limit} live tokens. Revoke one before creating another."})
+    return AuthToken.objects.create(user=person, expiry=settings.REST_KNOX["TOKEN_TTL"])
+
+
+def revoke_api_token(*, person: User, token_key: str) -> None:
+    AuthToken.objects.filter(user=person, token_key=token_key).delete()
+
+
+PERSON_FIELDS = {"username", "first_name", "last_name", "email", "title", "phone", "is_law_enforcement", "is_active"}
+
+
+def create_person(
+    *, by: User, username: str, roles: set[Role], agency: Agency | None = None, password: str | None = None, **fields
+) -> User:
+    """Add a person to an agency. An agency admin adds people to their own agency only."""
+    agency = agency or by.agency
+    if not by.is_system_admin and not (by.is_agency_admin and agency.pk == by.agency_id):
+        raise PermissionDenied("Only an admin of this agency can add people to it.")
+    unknown = set(fields) - PERSON_FIELDS
+    if unknown:
+        raise ValidationError({field: "This field cannot be set here." for field in unknown})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "Someone already has this username."})
+    with transaction.atomic():
+        person = User(username=username, agency=agency, **fields)
+        if password:
+            person.set_password(password)
+        else:
+            person.set_unusable_password()
+        person.save()
+        set_roles(person=person, roles=roles, by=by)
+    return person
+
+
+def update_person(
+    *, person: User, by: User, roles: set[Role] | None = None, password: str | None = None, **fields
+) -> User:
+    """Change a person's details, status or roles, within the admin's rights."""
+    _check_may_manage(admin=by, person=person)
+    unknown = set(fields) - PERSON_FIELDS
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    if "username" in fields and User.objects.filter(username__iexact=fields["username"]).exclude(pk=person.pk).exists():
+        raise ValidationError({"username": "Someone already has this username."})
+    if person.pk == by.pk and fields.get("is_active") is False:
+        raise ValidationError({"is_active": "You cannot deactivate your own account."})
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(person, name, value)
+        if password:
+            person.set_password(password)
+        person.save()
+        if roles is not None:
+            set_roles(person=person, roles=roles, by=by)
+        if fields.get("is_active") is False:
+            AuthToken.objects.filter(user=person).delete()
+    return person

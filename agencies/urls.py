@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
+    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.create_token, name="create-token"),
+    path("profile/tokens/<str:token_key>/revoke/", views.revoke_token, name="revoke-token"),
+    path("people/locked/", views.locked_accounts, name="locked-accounts"),
+    path("people/<int:pk>/unlock/", views.unlock, name="unlock-account"),
+]

@@ -1,0 +1,1 @@
+"""Dissemination: the outbox, fan-out to recipients, channels (inbox, email, webhook), formats."""

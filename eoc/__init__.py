@@ -1,0 +1,1 @@
+"""The EOC: incidents, activations, incident feed, situation reports, resource requests, tasks."""

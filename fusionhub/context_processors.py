@@ -1,0 +1,45 @@
+"""Values every page needs: the region's name and the navigation for the person signed in."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+# (label, url name, who sees it): pages appear in the navigation once their app provides them.
+NAVIGATION = [
+    ("Dashboard", "dashboard", "all"),
+    ("Products", "sharing:product-list", "all"),
+    ("Incidents", "eoc:incident-list", "all"),
+    ("Liaison", "liaison:workspace", "all"),
+    ("Inbox", "dissemination:inbox", "all"),
+    ("Locked accounts", "locked-accounts", "admin"),
+    ("Admin", "admin:index", "admin"),
+]
+
+
+def _navigation(request: HttpRequest) -> list[dict]:
+    user = request.user
+    is_admin = user.is_system_admin or user.is_agency_admin
+    items = []
+    for label, name, audience in NAVIGATION:
+        if audience == "admin" and not is_admin:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {
+                "label": label,
+                "url": url,
+                "current": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    return items
+
+
+def site(request: HttpRequest) -> dict:
+    context = {"region_name": settings.FUSIONHUB_REGION_NAME}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        context["navigation"] = _navigation(request)
+    return context

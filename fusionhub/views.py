@@ -1,0 +1,75 @@
+"""Site-wide pages: the dashboard, the health check and the error pages."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from .celery import app as celery_app
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard.html")
+
+
+def _check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, "up"
+    except Exception as error:
+        return False, f"down: {error.__class__.__name__}"
+
+
+def _check_redis() -> tuple[bool, str]:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+        return True, "up"
+    except redis.RedisError as error:
+        return False, f"down: {error.__class__.__name__}"
+    finally:
+        client.close()
+
+
+def _check_workers() -> tuple[bool, str]:
+    try:
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+            replies = celery_app.control.ping(timeout=1.0, limit=1, connection=conn)
+    except Exception as error:
+        return False, f"down: {error.__class__.__name__}"
+    if not replies:
+        return False, "down: no worker answered"
+    return True, f"up: {len(replies)} answered"
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The state of PostgreSQL, Redis and the Celery workers; 200 only when all are up."""
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    checks["celery"] = _check_workers() if checks["redis"][0] else (False, "down: Redis is down")
+    healthy = all(ok for ok, _ in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", **{name: detail for name, (_, detail) in checks.items()}}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", {"reason": str(exception or "")}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors here: the error may have come from one of them.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("errors/500.html").render(), status=500)

@@ -1,0 +1,1 @@
+"""Between the fusion center and the EOCs: liaison assignments, routing rules, relays."""

@@ -1,0 +1,1 @@
+"""The fusion center: threat products and their lifecycle, requests for information, search."""

@@ -1,0 +1,120 @@
+"""People as fixtures in plain words, as the users would name them, and shared helpers."""
+
+import pytest
+
+from agencies.models import Agency, Jurisdiction, Role
+from tests.factories import PASSWORD, AgencyFactory, JurisdictionFactory, UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests sign in hundreds of times; the production hasher's cost is not what they test."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def state(db):
+    return JurisdictionFactory(name="North Carolina", kind=Jurisdiction.Kind.STATE, fips_code="37")
+
+
+@pytest.fixture
+def county(state):
+    return JurisdictionFactory(name="Wake County", fips_code="37183", parent=state)
+
+
+@pytest.fixture
+def other_county(state):
+    return JurisdictionFactory(name="Mecklenburg County", fips_code="37119", parent=state)
+
+
+@pytest.fixture
+def fusion_center(state):
+    return AgencyFactory(
+        name="State Fusion Center",
+        acronym="SFC",
+        level=Agency.Level.STATE,
+        kind=Agency.Kind.FUSION_CENTER,
+        discipline=Agency.Discipline.HOMELAND_SECURITY,
+        jurisdiction=state,
+    )
+
+
+@pytest.fixture
+def county_eoc(county):
+    return AgencyFactory(
+        name="County EOC",
+        acronym="CEOC",
+        kind=Agency.Kind.EOC,
+        discipline=Agency.Discipline.EMERGENCY_MANAGEMENT,
+        jurisdiction=county,
+    )
+
+
+@pytest.fixture
+def outside_agency(other_county):
+    return AgencyFactory(name="Outside Police", acronym="OPD", jurisdiction=other_county)
+
+
+@pytest.fixture
+def analyst(fusion_center):
+    return UserFactory(username="analyst", agency=fusion_center, roles=[Role.ANALYST], is_law_enforcement=True)
+
+
+@pytest.fixture
+def supervisor(fusion_center):
+    return UserFactory(
+        username="supervisor", agency=fusion_center, roles=[Role.SUPERVISOR, Role.ANALYST], is_law_enforcement=True
+    )
+
+
+@pytest.fixture
+def liaison_officer(fusion_center):
+    return UserFactory(username="liaison", agency=fusion_center, roles=[Role.LIAISON_OFFICER], is_law_enforcement=True)
+
+
+@pytest.fixture
+def coordinator(county_eoc):
+    return UserFactory(username="coordinator", agency=county_eoc, roles=[Role.EOC_COORDINATOR])
+
+
+@pytest.fixture
+def agency_admin(county_eoc):
+    return UserFactory(username="eoc.admin", agency=county_eoc, roles=[Role.AGENCY_ADMIN])
+
+
+@pytest.fixture
+def outsider(outside_agency):
+    return UserFactory(username="outsider", agency=outside_agency, roles=[Role.PARTNER], is_law_enforcement=True)
+
+
+@pytest.fixture
+def system_admin(fusion_center):
+    return UserFactory(username="sysadmin", agency=fusion_center, roles=[Role.SYSTEM_ADMIN])
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def sign_in(client):
+    """Sign a person in through the real sign-in form and return the client."""
+
+    def _sign_in(person, password=PASSWORD):
+        response = client.post("/sign-in/", {"username": person.username, "password": password})
+        assert response.status_code == 302, response.content.decode()[:500]
+        return client
+
+    return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache (sign-in throttles, sessions): the test Redis database."""
+    from django.core.cache import cache
+
+    cache.clear()
+    return
