@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 
 from . import services
@@ -72,12 +73,13 @@ class RolesField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
 
-class PersonAdminForm(forms.ModelForm):
+class PersonAdminForm(UserChangeForm):
     roles = RolesField(choices=Role.choices, required=False)
 
-    class Meta:
+    class Meta(UserChangeForm.Meta):
         model = User
         fields = [
+            "password",
             "username",
             "first_name",
             "last_name",

@@ -1,0 +1,69 @@
+"""`manage.py seed_demo`: a real state's region, people of every role, idempotent, refused with DEBUG off."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from agencies.models import Agency, Jurisdiction, Role, User
+
+
+def seed(settings) -> str:
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def snapshot():
+    return (
+        sorted(Jurisdiction.objects.values_list("fips_code", "name", "parent__fips_code", "path")),
+        sorted(Agency.objects.values_list("acronym", "name", "kind", "jurisdiction__fips_code", "is_active")),
+        sorted(
+            User.objects.values_list("username", "agency__acronym", "is_law_enforcement", "password", "is_superuser")
+        ),
+        sorted(User.groups.through.objects.values_list("user__username", "group__name")),
+    )
+
+
+def test_seed_demo_builds_the_region_with_people_of_every_role(db, settings):
+    output = seed(settings)
+    assert "analyst" in output
+    assert "demo-password-2026" in output
+    wake = Jurisdiction.objects.get(fips_code="37183")
+    assert wake.name == "Wake County"
+    assert wake.parent.fips_code == "37"
+    assert wake.same_code == "037183"
+    kinds = set(Agency.objects.values_list("kind", flat=True))
+    assert {Agency.Kind.FUSION_CENTER, Agency.Kind.EOC, Agency.Kind.LAW_ENFORCEMENT, Agency.Kind.FIRE} <= kinds
+    assert Agency.objects.filter(kind=Agency.Kind.EOC, jurisdiction__kind=Jurisdiction.Kind.COUNTY).count() == 2
+    assert Agency.objects.filter(level=Agency.Level.PRIVATE_SECTOR).exists()
+    roles = set().union(*(person.roles for person in User.objects.prefetch_related("groups")))
+    assert roles == set(Role)
+
+
+def test_seed_demo_twice_changes_nothing(db, settings):
+    seed(settings)
+    before = snapshot()
+    seed(settings)
+    assert snapshot() == before
+
+
+def test_seed_demo_refuses_to_run_with_debug_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
+
+
+def test_demo_people_can_sign_in_with_the_printed_password(db, client, settings):
+    seed(settings)
+    response = client.post("/sign-in/", {"username": "coordinator", "password": "demo-password-2026"})
+    assert response.status_code == 302
+
+
+def test_jurisdiction_path_lists_its_ancestors(db, settings):
+    seed(settings)
+    raleigh = Jurisdiction.objects.get(fips_code="3755000")
+    chain = [Jurisdiction.objects.get(pk=pk).fips_code for pk in raleigh.ancestor_ids]
+    assert chain == ["37", "37183", "3755000"]
