@@ -251,6 +251,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_WORKER_QUEUES = "default,fanout,sending,events"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "sweep-events": {"task": "dissemination.sweep_events", "schedule": 60.0},
     "record-worker-heartbeat": {
         "task": "fusionhub.record_worker_heartbeat",
         "schedule": crontab(minute="*"),

@@ -1,1 +1,289 @@
-"""Models of the sharing app."""
+"""Threat products and their versions, attachments, information needs, requests for information."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from agencies.markings import MarkedItem
+from agencies.visibility import MarkedQuerySet, person_may_see_anything
+
+CRIMINAL_INTELLIGENCE_RETENTION = timedelta(days=5 * 365)
+
+
+class InformationNeed(models.Model):
+    """A standing information need (or priority information requirement) of a partner agency."""
+
+    code = models.CharField(max_length=30, unique=True, help_text="e.g. SIN-NC-003")
+    title = models.CharField(max_length=200)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="information_needs")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class ProductNumberSequence(models.Model):
+    """The last number given to a center's products in a year. Incremented under a row lock in the
+    publishing transaction, so concurrent publishing leaves neither duplicates nor gaps."""
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT)
+    year = models.PositiveIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "year"], name="product_number_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.year}: {self.last_value}"
+
+
+class ThreatProductQuerySet(MarkedQuerySet):
+    def visibility_conditions(self, person):
+        """Released versions (published, superseded, retracted) through the marking policy; drafts and
+        versions in review only to their author and the originating center's analysts and supervisors."""
+        from agencies.models import Role
+
+        may_see, full = super().visibility_conditions(person)
+        released = ~Q(state__in=ThreatProduct.UNRELEASED_STATES)
+        workers = Q(author=person)
+        if person.has_role(Role.ANALYST, Role.SUPERVISOR):
+            workers |= Q(originating_agency_id=person.agency_id)
+        unreleased = Q(state__in=ThreatProduct.UNRELEASED_STATES) & workers
+        return (released & may_see) | unreleased, Q(author=person) | (released & full) | unreleased
+
+    def published(self):
+        return self.filter(state=ThreatProduct.State.PUBLISHED)
+
+    def current(self):
+        """Not expired: what default lists show."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+class ThreatProduct(MarkedItem):
+    """One version of a threat product. Published versions never change; an update is the next version."""
+
+    class Kind(models.TextChoices):
+        SITUATIONAL_AWARENESS = "situational_awareness", "Situational awareness bulletin"
+        INTELLIGENCE_BULLETIN = "intelligence_bulletin", "Intelligence bulletin"
+        INTELLIGENCE_ASSESSMENT = "intelligence_assessment", "Intelligence assessment"
+        OFFICER_SAFETY = "officer_safety", "Officer safety bulletin"
+        BOLO = "bolo", "BOLO (be on the lookout)"
+        SPECIAL_EVENT = "special_event", "Special event threat assessment"
+        SAR_SUMMARY = "sar_summary", "SAR summary"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+        SUPERSEDED = "superseded", "Superseded"
+        RETRACTED = "retracted", "Retracted"
+
+    UNRELEASED_STATES = (State.DRAFT, State.IN_REVIEW)
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    number = models.CharField(max_length=40, blank=True, db_index=True, help_text="Given at first publication.")
+    version = models.PositiveIntegerField(default=1)
+    previous_version = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
+    title = models.CharField(max_length=250)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    tags = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    information_needs = models.ManyToManyField(InformationNeed, blank=True, related_name="products")
+    release_reason = models.TextField(
+        "reason for release",
+        blank=True,
+        help_text="Why the audience outside the originating agency needs to know (28 CFR Part 23).",
+    )
+    is_criminal_intelligence = models.BooleanField("criminal intelligence", default=False)
+    criminal_predicate = models.TextField(
+        blank=True, help_text="The reasonable suspicion of criminal conduct this intelligence rests on."
+    )
+    review_by = models.DateField(null=True, blank=True, help_text="Criminal intelligence: validate or purge by.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_products")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_products"
+    )
+    effective_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retraction_reason = models.TextField(blank=True)
+    # Full-text search: title (A) above summary (B) above body (C), English stemming; kept by the
+    # services that write the text. The tearline has its own vector so those who see only the
+    # tearline are never matched on words of the full text.
+    search_vector = SearchVectorField(null=True, editable=False)
+    tearline_search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = ThreatProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number", "version"], condition=~Q(number=""), name="product_number_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="published") | ~Q(number=""), name="published_product_has_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_criminal_intelligence=False) | ~Q(criminal_predicate=""),
+                name="criminal_intelligence_has_predicate",
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="product_search_gin"),
+            GinIndex(fields=["tearline_search_vector"], name="product_tearline_search_gin"),
+            GinIndex(fields=["tags"], name="product_tags_gin"),
+            models.Index(fields=["originating_agency", "state", "-published_at"], name="product_origin_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number or 'Draft'} {self.title}"
+
+    @property
+    def display_number(self) -> str:
+        if not self.number:
+            return "Draft"
+        return self.number if self.version == 1 else f"{self.number} v{self.version}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_released(self) -> bool:
+        return self.state not in self.UNRELEASED_STATES
+
+
+class ProductTransition(models.Model):
+    """One step of a product's lifecycle: who did what, when, with what comment."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        EDITED = "edited", "Edited"
+        SUBMITTED = "submitted", "Submitted for review"
+        RETURNED = "returned", "Returned with comments"
+        APPROVED = "approved", "Approved and published"
+        SUPERSEDED = "superseded", "Superseded by a new version"
+        RETRACTED = "retracted", "Retracted"
+        NEW_VERSION = "new_version", "New version started"
+
+    product = models.ForeignKey(ThreatProduct, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance: ProductAttachment, filename: str) -> str:
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class ProductAttachment(models.Model):
+    """A PDF or image attached to a product version; served only through the visibility policy."""
+
+    product = models.ForeignKey(ThreatProduct, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class RequestForInformationQuerySet(models.QuerySet):
+    def visible_to(self, person):
+        """The requester's agency follows its requests; the fusion center asked sees all it received."""
+        if not person_may_see_anything(person):
+            return self.none()
+        return self.filter(Q(requesting_agency_id=person.agency_id) | Q(fusion_center_id=person.agency_id))
+
+
+class RequestForInformation(models.Model):
+    class Priority(models.TextChoices):
+        ROUTINE = "routine", "Routine"
+        PRIORITY = "priority", "Priority"
+        IMMEDIATE = "immediate", "Immediate"
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ASSIGNED = "assigned", "Assigned"
+        ANSWERED = "answered", "Answered"
+        CLOSED = "closed", "Closed"
+
+    number = models.CharField(max_length=40, unique=True)
+    question = models.TextField()
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.ROUTINE)
+    due_date = models.DateField()
+    jurisdiction = models.ForeignKey("agencies.Jurisdiction", null=True, blank=True, on_delete=models.PROTECT)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_made")
+    requesting_agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="requests_made")
+    fusion_center = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="requests_received")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="requests_assigned"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTED, db_index=True)
+    answer = models.TextField(blank=True)
+    answer_products = models.ManyToManyField(ThreatProduct, blank=True, related_name="answers_requests")
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RequestForInformationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "request for information"
+        verbose_name_plural = "requests for information"
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.question[:60]}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.state in (self.State.SUBMITTED, self.State.ASSIGNED) and self.due_date < timezone.localdate()
+
+
+class RequestEvent(models.Model):
+    """Every step of a request for information, recorded."""
+
+    request = models.ForeignKey(RequestForInformation, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=30)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.by} at {self.at:%Y-%m-%d %H:%M}"

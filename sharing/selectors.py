@@ -1,0 +1,151 @@
+"""Reads that shape the fusion center's pages and API: product lists, search, detail, review queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
+
+from agencies.models import Role, User
+
+from .models import ProductAttachment, ProductTransition, ThreatProduct
+
+# Search snippets mark matches with these private-use characters, never with HTML: the page escapes
+# the snippet first and only then turns them into <mark>, so the text of a product cannot inject markup.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_STOP = "\ue001"
+
+
+@dataclass
+class ProductFilters:
+    """What a reader may narrow a product list by; every field optional."""
+
+    q: str = ""
+    kind: str = ""
+    tlp: str = ""
+    tag: str = ""
+    state: str = ""
+    originator: int | None = None
+    published_from: date | None = None
+    published_to: date | None = None
+    include_expired: bool = False
+
+
+def product_list(*, person: User, filters: ProductFilters | None = None) -> QuerySet[ThreatProduct]:
+    """Products the person may see, filtered, searched and ranked; a fixed number of queries per page.
+
+    Without a search, released versions only (current ones unless expired are asked for), newest
+    first. With `q`, every state the person may see, ranked by relevance: title above summary above
+    body; those who see only a tearline are matched on the title and tearline alone.
+    """
+    filters = filters or ProductFilters()
+    products = ThreatProduct.objects.visible_to(person).select_related("originating_agency", "author")
+    if filters.state:
+        products = products.filter(state=filters.state)
+    elif not filters.q:
+        products = products.exclude(state__in=ThreatProduct.UNRELEASED_STATES).exclude(
+            state=ThreatProduct.State.SUPERSEDED
+        )
+    if not filters.include_expired and not filters.q:
+        products = products.current()
+    if filters.kind:
+        products = products.filter(kind=filters.kind)
+    if filters.tlp:
+        products = products.filter(tlp=filters.tlp)
+    if filters.tag:
+        products = products.filter(tags__contains=[filters.tag])
+    if filters.originator:
+        products = products.filter(originating_agency_id=filters.originator)
+    if filters.published_from:
+        products = products.filter(published_at__date__gte=filters.published_from)
+    if filters.published_to:
+        products = products.filter(published_at__date__lte=filters.published_to)
+    if filters.q:
+        query = SearchQuery(filters.q, search_type="websearch", config="english")
+        full_match = Q(full_access=True, search_vector=query)
+        tearline_match = Q(tearline_search_vector=query)
+        products = (
+            products.filter(full_match | tearline_match)
+            .annotate(
+                rank=Case(
+                    When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
+                    default=SearchRank(F("tearline_search_vector"), query),
+                ),
+                snippet=Case(
+                    When(
+                        full_access=True,
+                        then=SearchHeadline(
+                            "body",
+                            query,
+                            config="english",
+                            start_sel=HIGHLIGHT_START,
+                            stop_sel=HIGHLIGHT_STOP,
+                            max_words=35,
+                            min_words=15,
+                        ),
+                    ),
+                    default=SearchHeadline(
+                        "tearline",
+                        query,
+                        config="english",
+                        start_sel=HIGHLIGHT_START,
+                        stop_sel=HIGHLIGHT_STOP,
+                        max_words=35,
+                    ),
+                ),
+            )
+            .order_by("-rank", "-published_at", "-pk")
+        )
+    else:
+        products = products.order_by(F("published_at").desc(nulls_last=True), "-created_at", "-pk")
+    return products
+
+
+def product_detail(*, person: User, pk: int) -> ThreatProduct:
+    """One product the person may see, with what its page shows; raises DoesNotExist otherwise."""
+    return (
+        ThreatProduct.objects.visible_to(person)
+        .select_related("originating_agency", "author", "reviewer", "previous_version")
+        .prefetch_related(
+            Prefetch("transitions", queryset=ProductTransition.objects.select_related("by")),
+            Prefetch("attachments", queryset=ProductAttachment.objects.order_by("uploaded_at")),
+            "information_needs",
+            "next_version",
+        )
+        .get(pk=pk)
+    )
+
+
+def review_queue(*, person: User) -> QuerySet[ThreatProduct]:
+    """Products waiting for a supervisor of the person's center, oldest first; empty for others."""
+    if not person.has_role(Role.SUPERVISOR):
+        return ThreatProduct.objects.none()
+    return (
+        ThreatProduct.objects.visible_to(person)
+        .filter(state=ThreatProduct.State.IN_REVIEW, originating_agency_id=person.agency_id)
+        .select_related("author")
+        .order_by("updated_at")
+    )
+
+
+def latest_version(product: ThreatProduct, *, person: User) -> ThreatProduct | None:
+    """The newest released version of the product's series that the person may see, if newer."""
+    if not product.number:
+        return None
+    return (
+        ThreatProduct.objects.visible_to(person)
+        .filter(number=product.number, version__gt=product.version)
+        .exclude(state__in=ThreatProduct.UNRELEASED_STATES)
+        .order_by("-version")
+        .first()
+    )
+
+
+def versions_of(product: ThreatProduct, *, person: User) -> QuerySet[ThreatProduct]:
+    """Every version of the product's series the person may see, newest first."""
+    if not product.number:
+        return ThreatProduct.objects.visible_to(person).filter(pk=product.pk)
+    return ThreatProduct.objects.visible_to(person).filter(number=product.number).order_by("-version")

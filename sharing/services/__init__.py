@@ -1,0 +1,1 @@
+"""Writes of the fusion center: threat products, attachments, requests for information."""
