@@ -152,7 +152,7 @@ def test_concurrent_publishing_gives_unique_numbers_without_gaps(analyst, superv
         try:
             barrier.wait()
             services.approve_product(product=product, reviewer=supervisor)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
