@@ -1,0 +1,10 @@
+"""The fusion center's pages: threat products and requests for information."""
+
+from django.urls import include, path
+
+app_name = "sharing"
+
+urlpatterns = [
+    path("products/", include("sharing.product_urls")),
+    path("requests/", include("sharing.request_urls")),
+]
