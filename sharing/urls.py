@@ -6,5 +6,6 @@ app_name = "sharing"
 
 urlpatterns = [
     path("products/", include("sharing.product_urls")),
+    path("products/", include("sharing.attachment_urls")),
     path("requests/", include("sharing.request_urls")),
 ]
