@@ -6,6 +6,7 @@ Every path that checks a password (the sign-in form, the API token endpoint, the
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
@@ -46,3 +47,7 @@ class AgencyUserBackend(ModelBackend):
             .first()
         )
         return user if user is not None and self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id):
+        # The person's agency and groups are loaded with them, so async views can read them too.
+        return await sync_to_async(self.get_user)(user_id)

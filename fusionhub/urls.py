@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("agencies.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("sharing.request_api_urls")),
+    path("", include("eoc.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -19,6 +20,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("agencies.urls")),
     path("", include("sharing.urls")),
+    path("", include("eoc.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
