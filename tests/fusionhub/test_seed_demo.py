@@ -6,6 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from agencies.models import Agency, Jurisdiction, Role, User
+from dissemination.models import DomainEvent
+from eoc.models import ActivationChange, EocStatus, FeedEntry, Incident
+from sharing.models import ThreatProduct
 
 
 def seed(settings) -> str:
@@ -23,6 +26,11 @@ def snapshot():
             User.objects.values_list("username", "agency__acronym", "is_law_enforcement", "password", "is_superuser")
         ),
         sorted(User.groups.through.objects.values_list("user__username", "group__name")),
+        sorted(ThreatProduct.objects.values_list("title", "state", "number")),
+        sorted(Incident.objects.values_list("number", "name", "status", "is_exercise")),
+        FeedEntry.objects.count(),
+        ActivationChange.objects.count(),
+        DomainEvent.objects.count(),
     )
 
 
@@ -40,6 +48,12 @@ def test_seed_demo_builds_the_region_with_people_of_every_role(db, settings):
     assert Agency.objects.filter(level=Agency.Level.PRIVATE_SECTOR).exists()
     roles = set().union(*(person.roles for person in User.objects.prefetch_related("groups")))
     assert roles == set(Role)
+    assert ThreatProduct.objects.filter(state=ThreatProduct.State.PUBLISHED).count() >= 3
+    assert ThreatProduct.objects.filter(state=ThreatProduct.State.IN_REVIEW).exists()
+    flood = Incident.objects.get(name="Neuse River flooding")
+    assert flood.entries.filter(priority="flash").exists()
+    assert EocStatus.objects.get(eoc__acronym="WAKE-EOC").level == 2
+    assert Incident.objects.filter(is_exercise=True).exists()
 
 
 def test_seed_demo_twice_changes_nothing(db, settings):

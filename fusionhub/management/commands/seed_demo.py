@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from agencies.demo import DEMO_PASSWORD, PEOPLE, seed_region
+from eoc.demo import seed_incidents
+from sharing.demo import seed_products
 
 
 class Command(BaseCommand):
@@ -13,8 +15,11 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates accounts with a published password; it runs only with DEBUG on.")
         region = seed_region()
+        products = seed_products(region)
+        incidents = seed_incidents(region)
         self.stdout.write(
-            f"Demo region ready: {len(region.agencies)} agencies, {len(region.people)} people. "
+            f"Demo region ready: {len(region.agencies)} agencies, {len(region.people)} people, "
+            f"{len(products)} products, {len(incidents)} incidents. "
             f"Every demo password is {DEMO_PASSWORD}"
         )
         for username, first, last, agency, roles, is_law_enforcement, _title in PEOPLE:
