@@ -31,6 +31,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 FUSIONHUB_REGION_NAME = env.str("FUSIONHUB_REGION_NAME", default="FusionHub")
+# CAP 1.2: the sender of alerts FusionHub exports, and the largest alert it imports (a signed
+# national warning with a detailed polygon runs to about 1 MB).
+CAP_SENDER = env.str("CAP_SENDER", default="fusionhub@localhost")
+CAP_MAX_BYTES = env.int("CAP_MAX_KB", default=2048) * 1024
 
 INSTALLED_APPS = [
     "django.contrib.admin",
