@@ -197,6 +197,20 @@ class ProductTransition(models.Model):
         return f"{self.get_action_display()} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class ProductRead(models.Model):
+    """When a person first opened a product version: what the unread marks of product lists rest on."""
+
+    product = models.ForeignKey(ThreatProduct, on_delete=models.CASCADE, related_name="reads")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "person"], name="product_read_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} read {self.product_id} at {self.read_at:%Y-%m-%d %H:%M}"
+
+
 def attachment_path(instance: ProductAttachment, filename: str) -> str:
     return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
 
