@@ -230,6 +230,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "priority", "status" or "state" with different choices: name each.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentPriorityEnum": "eoc.models.Incident.Priority",
+        "IncidentStatusEnum": "eoc.models.Incident.Status",
+        "FeedEntryPriorityEnum": "eoc.models.FeedEntry.Priority",
+        "ResourceRequestPriorityEnum": "eoc.models.ResourceRequest.Priority",
+        "ResourceRequestStateEnum": "eoc.models.ResourceRequest.State",
+        "SituationReportStateEnum": "eoc.models.SituationReport.State",
+        "TaskStatusEnum": "eoc.models.Task.Status",
+        "ProductStateEnum": "sharing.models.ThreatProduct.State",
+        "RequestForInformationPriorityEnum": "sharing.models.RequestForInformation.Priority",
+        "RequestForInformationStateEnum": "sharing.models.RequestForInformation.State",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -1,0 +1,484 @@
+"""REST API of the EOC: incidents and their feeds, activation, situation reports, resource
+requests, tasks, and CAP 1.2 in and out. Thin: every read through the selectors' visibility,
+every write through a service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies.models import Agency, Jurisdiction
+
+from . import selectors
+from .cap import entry_to_cap
+from .models import (
+    ActivationChange,
+    ActivationLevel,
+    FeedEntry,
+    Incident,
+    OperationalPeriod,
+    ResourceRequest,
+    SituationReport,
+    Task,
+)
+from .services import feed as feed_services
+from .services import incidents as incident_services
+from .services import logistics
+from .services.cap_import import import_cap_alert
+
+
+def visible_incidents(request):
+    return Incident.objects.visible_to(request.user)
+
+
+# --- Incidents -----------------------------------------------------------------------------------
+
+
+class OperationalPeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OperationalPeriod
+        fields = ["id", "number", "starts_at", "ends_at", "objectives", "closed_at"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    affected_jurisdictions = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Jurisdiction.objects.all(), required=False
+    )
+    supporting_agencies = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Agency.objects.filter(is_active=True), required=False
+    )
+    operational_periods = OperationalPeriodSerializer(many=True, read_only=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                        min_value=-90, max_value=90)  # fmt: skip
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                         min_value=-180, max_value=180)  # fmt: skip
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id", "number", "name", "incident_type", "status", "priority", "is_exercise", "description", "address",
+            "latitude", "longitude", "affected_jurisdictions", "lead_eoc", "supporting_agencies", "started_at",
+            "closed_at", "operational_periods",
+        ]  # fmt: skip
+        read_only_fields = ["id", "number", "status", "lead_eoc", "closed_at", "operational_periods"]
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Incident.Status.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FeedEntrySerializer(serializers.ModelSerializer):
+    """An entry as its reader may see it: the body only with full access, else the tearline."""
+
+    body = serializers.SerializerMethodField()
+    acknowledged = serializers.BooleanField(read_only=True)
+    acknowledgement_count = serializers.IntegerField(read_only=True)
+    author = serializers.StringRelatedField()
+    author_agency = serializers.SlugRelatedField(slug_field="acronym", read_only=True)
+    tlp_label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = FeedEntry
+        fields = [
+            "id", "incident", "eoc", "kind", "priority", "title", "body", "tearline", "tlp", "tlp_label", "caveats",
+            "occurred_at", "posted_at", "author", "author_agency", "latitude", "longitude", "corrects",
+            "source_type", "source_id", "cap_identifier", "cap_sender", "cap_severity", "cap_urgency",
+            "cap_certainty", "acknowledged", "acknowledgement_count",
+        ]  # fmt: skip
+
+    def get_body(self, entry: FeedEntry) -> str:
+        return entry.body if getattr(entry, "full_access", False) else ""
+
+
+class PostEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[c for c in FeedEntry.Kind.choices if c[0] != FeedEntry.Kind.RELAYED_ITEM])
+    title = serializers.CharField(max_length=250)
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=FeedEntry.Priority.choices, default=FeedEntry.Priority.ROUTINE)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True, default=None,
+                                        min_value=-90, max_value=90)  # fmt: skip
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                         default=None, min_value=-180, max_value=180)  # fmt: skip
+    tlp = serializers.CharField(required=False, default="green")
+    caveats = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    tearline = serializers.CharField(required=False, allow_blank=True, default="")
+    corrects = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      viewsets.GenericViewSet):  # fmt: skip
+    """Incidents the person may see (every real incident; an exercise only to its participants)."""
+
+    serializer_class = IncidentSerializer
+    filterset_fields = ["status", "incident_type", "is_exercise", "lead_eoc"]
+    ordering_fields = ["started_at", "number"]
+
+    def get_queryset(self):
+        return (
+            visible_incidents(self.request)
+            .select_related("lead_eoc")
+            .prefetch_related(
+                "affected_jurisdictions",
+                "supporting_agencies",
+                Prefetch("operational_periods", queryset=OperationalPeriod.objects.order_by("number")),
+            )
+            .order_by("-started_at", "-pk")
+        )
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = incident_services.open_incident(
+            by=self.request.user,
+            details=incident_services.IncidentDetails(
+                name=data["name"],
+                incident_type=data["incident_type"],
+                priority=data.get("priority", Incident.Priority.MODERATE),
+                is_exercise=data.get("is_exercise", False),
+                description=data.get("description", ""),
+                address=data.get("address", ""),
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+                affected_jurisdictions=list(data.get("affected_jurisdictions", [])),
+                supporting_agencies=list(data.get("supporting_agencies", [])),
+                started_at=data.get("started_at"),
+            ),
+        )
+
+    @extend_schema(request=StatusChangeSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, pk=None):
+        incident = self.get_object()
+        data = StatusChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = incident_services.change_incident_status(
+            incident=incident, by=request.user, status=data.validated_data["status"], note=data.validated_data["note"]
+        )
+        return Response(IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("after", int, description="Only entries with an id above this cursor, oldest first."),
+            OpenApiParameter("kind", str),
+            OpenApiParameter("priority", str),
+        ],
+        responses=FeedEntrySerializer(many=True),
+    )
+    @extend_schema(methods=["POST"], request=PostEntrySerializer, responses={201: FeedEntrySerializer})
+    @action(detail=True, methods=["get", "post"])
+    def feed(self, request, pk=None):
+        """GET the feed (newest first, or since a cursor with `?after=`); POST a new entry."""
+        incident = self.get_object()
+        if request.method == "POST":
+            data = PostEntrySerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
+            corrects_id = values.pop("corrects")
+            corrects = None
+            if corrects_id:
+                corrects = (
+                    selectors.feed_entries(person=request.user, incident_id=incident.pk).filter(pk=corrects_id).first()
+                )
+                if corrects is None:
+                    return Response({"errors": {"corrects": ["No entry of this feed has that id."]}}, status=400)
+            entry = feed_services.post_entry(
+                by=request.user, incident=incident, content=feed_services.EntryContent(**values), corrects=corrects
+            )
+            shown = selectors.feed_entries(person=request.user, incident_id=incident.pk).get(pk=entry.pk)
+            return Response(FeedEntrySerializer(shown).data, status=status.HTTP_201_CREATED)
+        entries = selectors.feed_entries(
+            person=request.user,
+            incident_id=incident.pk,
+            kind=request.query_params.get("kind", ""),
+            priority=request.query_params.get("priority", ""),
+        )
+        after = request.query_params.get("after")
+        if after is not None:
+            try:
+                entries = entries.filter(pk__gt=int(after)).order_by("pk")
+            except ValueError:
+                return Response({"errors": {"after": ["The cursor is the id of the last entry you have."]}}, 400)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(FeedEntrySerializer(page, many=True).data)
+
+
+class FeedEntryViewSet(viewsets.GenericViewSet):
+    serializer_class = FeedEntrySerializer
+
+    def get_queryset(self):
+        return FeedEntry.objects.visible_to(self.request.user).select_related(
+            "incident", "eoc__jurisdiction", "corrects"
+        )
+
+    @extend_schema(responses={(200, "application/cap+xml"): OpenApiResponse(response=OpenApiTypes.STR)})
+    @action(detail=True, methods=["get"])
+    def cap(self, request, pk=None):
+        """The entry as a CAP 1.2 alert (warnings and other entries alike)."""
+        entry = self.get_object()
+        return HttpResponse(entry_to_cap(entry, full_access=entry.full_access), content_type="application/cap+xml")
+
+    @extend_schema(request=None, responses={200: FeedEntrySerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        entry = self.get_object()
+        feed_services.acknowledge_entry(entry=entry, by=request.user)
+        scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
+        return Response(FeedEntrySerializer(selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)).data)
+
+
+class CapXmlParser(BaseParser):
+    """The raw bytes of a CAP document; parse_cap reads (and refuses) it safely."""
+
+    media_type = "application/cap+xml"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        # One byte past the limit is enough for the parser to refuse an oversized document.
+        return stream.read(settings.CAP_MAX_BYTES + 1) if stream is not None else b""
+
+
+class XmlParser(CapXmlParser):
+    media_type = "application/xml"
+
+
+class TextXmlParser(CapXmlParser):
+    media_type = "text/xml"
+
+
+class CapImportView(APIView):
+    """Import a CAP 1.2 alert (the XML as the body, or a multipart `file`) into an incident's feed
+    (`?incident=`) or an EOC-wide feed (`?eoc=`)."""
+
+    parser_classes = [CapXmlParser, XmlParser, TextXmlParser, MultiPartParser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("incident", int), OpenApiParameter("eoc", int)],
+        request={"application/cap+xml": OpenApiTypes.STR, "multipart/form-data": OpenApiTypes.OBJECT},
+        responses={201: FeedEntrySerializer, 200: FeedEntrySerializer},
+    )
+    def post(self, request):
+        incident = eoc = None
+        try:
+            if request.query_params.get("incident"):
+                incident = get_object_or_404(visible_incidents(request), pk=int(request.query_params["incident"]))
+            elif request.query_params.get("eoc"):
+                eoc = get_object_or_404(Agency, pk=int(request.query_params["eoc"]), kind=Agency.Kind.EOC)
+            else:
+                eoc = request.user.agency if request.user.agency.is_eoc else None
+        except ValueError:
+            return Response({"errors": {"incident": ["Give the incident or EOC by its id."]}}, status=400)
+        upload = request.FILES.get("file")
+        data = upload.read(settings.CAP_MAX_BYTES + 1) if upload is not None else request.data
+        if not isinstance(data, bytes):
+            return Response({"errors": {"document": ["Send the CAP alert as XML, or as a file named `file`."]}}, 400)
+        entry, created = import_cap_alert(by=request.user, data=data, incident=incident, eoc=eoc)
+        scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
+        shown = selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)
+        return Response(FeedEntrySerializer(shown).data, status=status.HTTP_201_CREATED if created else 200)
+
+
+# --- Activation ----------------------------------------------------------------------------------
+
+
+class ActivationChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivationChange
+        fields = ["from_level", "to_level", "reason", "incident", "changed_by", "changed_at"]
+
+
+class ActivationRequestSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=ActivationLevel.choices)
+    reason = serializers.CharField(allow_blank=True)
+    incident = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class ActivationView(APIView):
+    """An EOC's activation level (as its jurisdiction labels it) and history; POST changes it."""
+
+    def _eoc(self, pk):
+        return get_object_or_404(Agency, pk=pk, kind=Agency.Kind.EOC)
+
+    def _body(self, eoc):
+        status_row = incident_services.eoc_status(eoc)
+        history = ActivationChange.objects.filter(eoc=eoc)[:50]
+        return {
+            "eoc": eoc.pk,
+            "level": status_row.level,
+            "label": status_row.level_label,
+            "incident": status_row.incident_id,
+            "since": status_row.since,
+            "history": ActivationChangeSerializer(history, many=True).data,
+        }
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        return Response(self._body(self._eoc(pk)))
+
+    @extend_schema(request=ActivationRequestSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        eoc = self._eoc(pk)
+        data = ActivationRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = None
+        if data.validated_data["incident"]:
+            incident = visible_incidents(request).filter(pk=data.validated_data["incident"]).first()
+            if incident is None:
+                return Response({"errors": {"incident": ["No incident you can see has that id."]}}, status=400)
+        incident_services.change_activation(
+            eoc=eoc, by=request.user, level=data.validated_data["level"], reason=data.validated_data["reason"],
+            incident=incident,
+        )  # fmt: skip
+        return Response(self._body(eoc))
+
+
+# --- Situation reports, resource requests, tasks -----------------------------------------------
+
+
+class SituationReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SituationReport
+        fields = ["id", "incident", "operational_period", "number", "state", *logistics.SITREP_SECTIONS,
+                  "author", "created_at", "published_at"]  # fmt: skip
+        read_only_fields = ["id", "number", "state", "author", "created_at", "published_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["incident"].queryset = Incident.objects.visible_to(request.user)
+            fields["operational_period"].queryset = OperationalPeriod.objects.filter(
+                incident__in=Incident.objects.visible_to(request.user)
+            )
+        return fields
+
+
+class SituationReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                             mixins.UpdateModelMixin, viewsets.GenericViewSet):  # fmt: skip
+    serializer_class = SituationReportSerializer
+    filterset_fields = ["incident", "state", "operational_period"]
+
+    def get_queryset(self):
+        return SituationReport.objects.filter(incident__in=visible_incidents(self.request)).order_by("-pk")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        incident, period = data.pop("incident"), data.pop("operational_period")
+        serializer.instance = logistics.write_situation_report(
+            incident=incident, period=period, by=self.request.user, sections=data
+        )
+
+    def perform_update(self, serializer):
+        data = {k: v for k, v in serializer.validated_data.items() if k in logistics.SITREP_SECTIONS}
+        serializer.instance = logistics.edit_situation_report(
+            report=serializer.instance, by=self.request.user, sections=data
+        )
+
+    @extend_schema(request=None, responses=SituationReportSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        report = logistics.publish_situation_report(report=self.get_object(), by=request.user)
+        return Response(SituationReportSerializer(report, context={"request": request}).data)
+
+
+class ResourceRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResourceRequest
+        fields = ["id", "incident", "number", "resource_kind", "nims_type", "quantity", "priority", "needed_by",
+                  "deliver_to", "requesting_agency", "assigned_agency", "state", "created_at",
+                  "updated_at"]  # fmt: skip
+        read_only_fields = ["id", "number", "requesting_agency", "assigned_agency", "state", "created_at",
+                            "updated_at"]  # fmt: skip
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["incident"].queryset = Incident.objects.visible_to(request.user)
+        return fields
+
+
+class TransitionSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=ResourceRequest.State.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    assigned_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.filter(is_active=True), required=False, allow_null=True, default=None
+    )
+
+
+class ResourceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                             viewsets.GenericViewSet):  # fmt: skip
+    serializer_class = ResourceRequestSerializer
+    filterset_fields = ["incident", "state", "priority"]
+
+    def get_queryset(self):
+        return ResourceRequest.objects.filter(incident__in=visible_incidents(self.request)).order_by("needed_by", "pk")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        incident = data.pop("incident")
+        serializer.instance = logistics.request_resource(
+            incident=incident, by=self.request.user, details=logistics.RequestDetails(**data)
+        )
+
+    @extend_schema(request=TransitionSerializer, responses=ResourceRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        data = TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = logistics.move_resource_request(request=self.get_object(), by=request.user, **data.validated_data)
+        return Response(ResourceRequestSerializer(moved, context={"request": request}).data)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Task
+        fields = ["id", "incident", "title", "description", "assigned_agency", "esf", "section", "due_at", "status",
+                  "created_at", "completed_at"]  # fmt: skip
+        read_only_fields = ["id", "status", "created_at", "completed_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["incident"].queryset = Incident.objects.visible_to(request.user)
+        return fields
+
+
+class TaskStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Task.Status.choices)
+
+
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):  # fmt: skip
+    serializer_class = TaskSerializer
+    filterset_fields = ["incident", "status", "esf", "section", "assigned_agency"]
+
+    def get_queryset(self):
+        return Task.objects.filter(incident__in=visible_incidents(self.request)).order_by("due_at", "pk")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        incident = data.pop("incident")
+        serializer.instance = logistics.assign_task(
+            incident=incident, by=self.request.user, details=logistics.TaskDetails(**data)
+        )
+
+    @extend_schema(request=TaskStatusSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, pk=None):
+        data = TaskStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = logistics.change_task_status(
+            task=self.get_object(), by=request.user, status=data.validated_data["status"]
+        )
+        return Response(TaskSerializer(task, context={"request": request}).data)

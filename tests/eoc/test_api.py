@@ -1,0 +1,191 @@
+"""The EOC API as a partner system sees it: incidents, feeds, activation, logistics and CAP."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from eoc.models import FeedEntry, Incident, ResourceRequest
+from eoc.services.incidents import IncidentDetails, open_incident
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cap"
+
+
+@pytest.fixture
+def api(client):
+    def _as(person):
+        client.force_login(person)
+        return client
+
+    return _as
+
+
+def test_coordinator_opens_an_incident_and_posts_to_its_feed(api, coordinator, county):
+    client = api(coordinator)
+    response = client.post(
+        "/api/v1/incidents/",
+        {
+            "name": "Crabtree Creek flooding",
+            "incident_type": "flood",
+            "latitude": "35.84",
+            "longitude": "-78.64",
+            "affected_jurisdictions": [county.pk],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    incident = response.json()
+    assert incident["number"].startswith("CEOC-")
+    assert len(incident["operational_periods"]) == 1
+    posted = client.post(
+        f"/api/v1/incidents/{incident['id']}/feed/",
+        {"kind": "warning", "title": "Road closed at Anderson Dr", "priority": "flash"},
+        content_type="application/json",
+    )
+    assert posted.status_code == 201, posted.json()
+    feed = client.get(f"/api/v1/incidents/{incident['id']}/feed/").json()
+    assert [e["title"] for e in feed["results"]] == ["Road closed at Anderson Dr"]
+
+
+def test_feed_since_a_cursor_returns_only_newer_entries_oldest_first(api, coordinator, flood, post):
+    first = post(flood, title="one")
+    post(flood, title="two")
+    post(flood, title="three")
+    results = api(coordinator).get(f"/api/v1/incidents/{flood.pk}/feed/?after={first.pk}").json()["results"]
+    assert [e["title"] for e in results] == ["two", "three"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "incident_type": "flood", "latitude": "91", "longitude": "0"}, "latitude"),
+        ({"name": "x", "incident_type": "volcano"}, "incident_type"),
+        ({"incident_type": "flood"}, "name"),
+    ],
+)
+def test_bad_incident_input_gets_field_messages(api, coordinator, body, field):
+    response = api(coordinator).post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Incident.objects.exists()
+
+
+def test_entry_to_a_closed_incident_is_refused(api, coordinator, flood):
+    client = api(coordinator)
+    assert (
+        client.post(
+            f"/api/v1/incidents/{flood.pk}/status/", {"status": "closed"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        f"/api/v1/incidents/{flood.pk}/feed/", {"kind": "warning", "title": "late"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "closed" in response.json()["errors"]["incident"][0]
+
+
+def test_invalid_incident_status_change_is_refused(api, coordinator, flood):
+    client = api(coordinator)
+    client.post(f"/api/v1/incidents/{flood.pk}/status/", {"status": "closed"}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/incidents/{flood.pk}/status/", {"status": "active"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "status" in response.json()["errors"]
+
+
+def test_activation_change_and_refusal_without_reason(api, coordinator, flood):
+    client = api(coordinator)
+    url = f"/api/v1/eocs/{coordinator.agency_id}/activation/"
+    raised = client.post(
+        url, {"level": 2, "reason": "Flood stage forecast", "incident": flood.pk}, content_type="application/json"
+    )
+    assert raised.status_code == 200, raised.json()
+    assert raised.json()["label"] == "Level 2 — partial activation"
+    refused = client.post(url, {"level": 3, "reason": ""}, content_type="application/json")
+    assert refused.status_code == 400
+    assert "reason" in refused.json()["errors"]
+    assert client.get(url).json()["level"] == 2
+
+
+def test_resource_request_moves_only_along_ics_213rr(api, coordinator, flood):
+    client = api(coordinator)
+    created = client.post(
+        "/api/v1/resource-requests/",
+        {
+            "incident": flood.pk,
+            "resource_kind": "Pumps",
+            "quantity": 4,
+            "deliver_to": "Station 12",
+            "needed_by": (timezone.now() + timedelta(hours=6)).isoformat(),
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.json()
+    url = f"/api/v1/resource-requests/{created.json()['id']}/transition/"
+    skipped = client.post(url, {"state": "delivered"}, content_type="application/json")
+    assert skipped.status_code == 400
+    assert "state" in skipped.json()["errors"]
+    assert client.post(url, {"state": "approved"}, content_type="application/json").json()["state"] == "approved"
+    assert ResourceRequest.objects.get().events.count() == 2
+
+
+def test_sitrep_for_another_incident_period_is_refused(api, coordinator, flood):
+    other = open_incident(by=coordinator, details=IncidentDetails(name="Other", incident_type="other"))
+    response = api(coordinator).post(
+        "/api/v1/sitreps/",
+        {"incident": flood.pk, "operational_period": other.operational_periods.get().pk, "situation_summary": "x"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "operational_period" in response.json()["errors"]
+
+
+def test_cap_export_is_cap_xml(api, coordinator, flood, post):
+    entry = post(flood, kind="warning", title="Flash flood warning")
+    response = api(coordinator).get(f"/api/v1/feed-entries/{entry.pk}/cap/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/cap+xml"
+    assert b"<headline>Flash flood warning</headline>" in response.content
+
+
+def test_cap_import_creates_once_and_refuses_bad_documents(api, coordinator, flood):
+    client = api(coordinator)
+    alert = (SAMPLES / "amber-alert-los-angeles.xml").read_bytes()
+    first = client.post(f"/api/v1/cap/?incident={flood.pk}", alert, content_type="application/cap+xml")
+    assert first.status_code == 201, first.json()
+    again = client.post(f"/api/v1/cap/?incident={flood.pk}", alert, content_type="application/cap+xml")
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    bad = client.post(
+        f"/api/v1/cap/?incident={flood.pk}",
+        (SAMPLES / "invalid-schema-sc.xml").read_bytes(),
+        content_type="application/cap+xml",
+    )
+    assert bad.status_code == 400
+    assert "document" in bad.json()["errors"]
+    assert FeedEntry.objects.filter(cap_identifier__gt="").count() == 1
+
+
+def test_outsider_cannot_reach_an_exercise_through_the_api(api, coordinator, outsider):
+    drill = open_incident(
+        by=coordinator, details=IncidentDetails(name="Drill", incident_type="other", is_exercise=True)
+    )
+    client = api(outsider)
+    assert client.get(f"/api/v1/incidents/{drill.pk}/").status_code == 404
+    assert client.get(f"/api/v1/incidents/{drill.pk}/feed/").status_code == 404
+    assert drill.pk not in [i["id"] for i in client.get("/api/v1/incidents/").json()["results"]]
+
+
+def test_feed_costs_a_fixed_number_of_queries(api, coordinator, flood, post, django_assert_max_num_queries):
+    client = api(coordinator)
+    for number in range(3):
+        post(flood, title=f"entry {number}")
+    with django_assert_max_num_queries(12) as few:
+        client.get(f"/api/v1/incidents/{flood.pk}/feed/")
+    for number in range(30):
+        post(flood, title=f"more {number}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(f"/api/v1/incidents/{flood.pk}/feed/")
