@@ -157,3 +157,25 @@ def test_anonymous_sees_nothing(people, county_eoc, county):
     product(people, county_eoc, county, tlp=TLP.CLEAR, audience={"eoc"})
     assert not ThreatProduct.objects.visible_to(AnonymousUser()).exists()
     assert not ThreatProduct.objects.visible_to(None).exists()
+
+
+@pytest.mark.parametrize(("tlp", "audience", "caveats", "tearline", "expected"), TABLE)
+def test_recipients_agree_with_visibility(people, county_eoc, county, tlp, audience, caveats, tearline, expected):
+    """Dissemination reaches only people who may see the item, with the same access; for every level
+    but GREEN and CLEAR (which every partner may look up) they are exactly those who may see it."""
+    from agencies.visibility import recipients_of
+
+    item = product(people, county_eoc, county, tlp=tlp, audience=audience, caveats=caveats, tearline=tearline)
+    recipients = {p.pk: (FULL if p.full_access else TEAR) for p in recipients_of(item)}
+    originators = {p.pk for p in people.values() if p.agency_id == item.originating_agency_id}
+    visible = {p.pk: access_of(item, p) for p in people.values() if p.pk not in originators}
+    visible = {pk: access for pk, access in visible.items() if access != NONE}
+    for pk, access in recipients.items():
+        assert visible.get(pk) == access
+    if tlp not in (TLP.GREEN, TLP.CLEAR):
+        assert recipients == visible
+    elif audience:
+        assert people["eoc"].pk in recipients
+        assert people["outside"].pk not in recipients  # may look it up, but is not sent it
+    else:
+        assert recipients == {}
