@@ -59,6 +59,7 @@ class Dispatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     recipients_total = models.PositiveIntegerField(null=True, blank=True)
+    recipients_done = models.PositiveIntegerField(default=0, help_text="Progress of a running fan-out.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -66,3 +67,120 @@ class Dispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.item_type}#{self.item_id}"
+
+
+class Delivery(models.Model):
+    """One item delivered to one person through one channel (or to one agency's webhook endpoint).
+    Unique per dispatch, recipient and channel, so a fan-out run twice delivers nothing twice."""
+
+    class Channel(models.TextChoices):
+        INBOX = "inbox", "Inbox"
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        READ = "read", "Read"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    endpoint = models.ForeignKey(
+        "WebhookEndpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    is_full_text = models.BooleanField(default=True, help_text="False: the recipient gets the tearline only.")
+    state = models.CharField(max_length=15, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch", "recipient", "channel"],
+                condition=models.Q(recipient__isnull=False),
+                name="delivery_once_per_person_and_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["dispatch", "endpoint"],
+                condition=models.Q(endpoint__isnull=False),
+                name="delivery_once_per_endpoint",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False, endpoint__isnull=True)
+                | models.Q(recipient__isnull=True, endpoint__isnull=False, channel="webhook"),
+                name="delivery_has_one_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "channel", "-created_at"], name="delivery_inbox"),
+            models.Index(fields=["state", "channel", "next_attempt_at"], name="delivery_to_send"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} delivery {self.pk}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants email: at once, in a daily digest, or not at all (the inbox always gets it)."""
+
+    class EmailMode(models.TextChoices):
+        IMMEDIATE = "immediate", "At once"
+        DIGEST = "digest", "Daily digest"
+        OFF = "off", "No email"
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_mode = models.CharField(max_length=10, choices=EmailMode.choices, default=EmailMode.IMMEDIATE)
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.email_mode}"
+
+
+class AgencyChannels(models.Model):
+    """An agency's own configuration of the channels its people are reached by."""
+
+    agency = models.OneToOneField("agencies.Agency", on_delete=models.CASCADE, related_name="channels")
+    email_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "agency channels"
+        verbose_name_plural = "agency channels"
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}: email {'on' if self.email_enabled else 'off'}"
+
+
+class WebhookEndpoint(models.Model):
+    """An agency's system that receives signed webhooks (Standard Webhooks)."""
+
+    class Format(models.TextChoices):
+        JSON = "json", "JSON"
+        CAP = "cap", "CAP 1.2"
+        STIX = "stix", "STIX 2.1"
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, help_text="whsec_… — shown once when created.")
+    payload_format = models.CharField("format", max_length=10, choices=Format.choices, default=Format.JSON)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=250, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agency", "url"]
+
+    def __str__(self) -> str:
+        return self.url

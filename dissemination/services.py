@@ -30,8 +30,9 @@ def record_event(*, kind: str, subject: models.Model, payload: dict | None = Non
 
 
 def create_dispatch(*, item: models.Model, action: str, by, originating_agency, reason: str = "") -> Dispatch:
-    """Write the dispatch of an item to its audience in the current transaction (the outbox)."""
-    return Dispatch.objects.create(
+    """Write the dispatch of an item to its audience in the current transaction (the outbox); its
+    fan-out is queued after commit, and swept if that is lost."""
+    dispatch = Dispatch.objects.create(
         item_type=subject_type_of(item),
         item_id=item.pk,
         action=action,
@@ -39,6 +40,10 @@ def create_dispatch(*, item: models.Model, action: str, by, originating_agency, 
         created_by=by,
         reason=reason,
     )
+    from .tasks import fan_out_dispatch
+
+    fan_out_dispatch.delay_on_commit(dispatch.pk)
+    return dispatch
 
 
 def handle_event(*, event_id: int) -> bool:
@@ -72,5 +77,14 @@ def unhandled_event_ids(*, older_than: timedelta, limit: int = 500) -> list[int]
     return list(
         DomainEvent.objects.filter(handled_at__isnull=True, occurred_at__lt=cutoff)
         .order_by("occurred_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def unfinished_dispatch_ids(*, older_than: timedelta, limit: int = 500) -> list[int]:
+    cutoff = timezone.now() - older_than
+    return list(
+        Dispatch.objects.filter(state__in=[Dispatch.State.PENDING, Dispatch.State.FANNING_OUT], created_at__lt=cutoff)
+        .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -184,6 +184,7 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=20) * 1024 * 1024
 
 # --- Email -----------------------------------------------------------------------------------
 
@@ -240,6 +241,9 @@ SPECTACULAR_SETTINGS = {
         "SituationReportStateEnum": "eoc.models.SituationReport.State",
         "TaskStatusEnum": "eoc.models.Task.Status",
         "ProductStateEnum": "sharing.models.ThreatProduct.State",
+        "ProductKindEnum": "sharing.models.ThreatProduct.Kind",
+        "AgencyLevelEnum": "agencies.models.Agency.Level",
+        "AgencyDisciplineEnum": "agencies.models.Agency.Discipline",
         "RequestForInformationPriorityEnum": "sharing.models.RequestForInformation.Priority",
         "RequestForInformationStateEnum": "sharing.models.RequestForInformation.State",
     },
@@ -265,10 +269,12 @@ CELERY_TASK_ROUTES = {
     "dissemination.fan_out_*": {"queue": "fanout"},
     "dissemination.send_*": {"queue": "sending"},
     "dissemination.handle_*": {"queue": "events"},
+    "dissemination.sweep_*": {"queue": "default"},
 }
 CELERY_WORKER_QUEUES = "default,fanout,sending,events"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-events": {"task": "dissemination.sweep_events", "schedule": 60.0},
+    "sweep-dispatches": {"task": "dissemination.sweep_dispatches", "schedule": 60.0},
     "record-worker-heartbeat": {
         "task": "fusionhub.record_worker_heartbeat",
         "schedule": crontab(minute="*"),
