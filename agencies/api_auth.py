@@ -1,5 +1,6 @@
 """API token authentication: knox tokens (stored hashed, expiring) of people whose agency is active."""
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
@@ -10,3 +11,9 @@ class AgencyTokenAuthentication(TokenAuthentication):
         if not user.agency.is_active:
             raise exceptions.AuthenticationFailed("Your agency's access to FusionHub has been suspended.")
         return user, token
+
+
+class AgencyTokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme of these tokens: knox's `Authorization: Token <key>`."""
+
+    target_class = AgencyTokenAuthentication

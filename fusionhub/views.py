@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from kombu import pidbox
 
 from .celery import app as celery_app
 
@@ -39,10 +40,13 @@ def _check_redis() -> tuple[bool, str]:
 
 
 def _check_workers() -> tuple[bool, str]:
+    # Not celery_app.control.ping: it publishes through the app's producer pool, which stays on
+    # the broker it first connected to. This mailbox publishes on the connection opened here.
+    mailbox = pidbox.Mailbox(celery_app.conf.control_exchange, type="fanout", accept=["json"], serializer="json")
     try:
         with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
-            replies = celery_app.control.ping(timeout=1.0, limit=1, connection=conn)
+            replies = mailbox(conn).multi_call("ping", timeout=1.0, limit=1)
     except Exception as error:
         return False, f"down: {error.__class__.__name__}"
     if not replies:

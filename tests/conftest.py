@@ -5,6 +5,9 @@ import pytest
 from agencies.models import Agency, Jurisdiction, Role
 from tests.factories import PASSWORD, AgencyFactory, JurisdictionFactory, UserFactory
 
+# The `worker` fixture: a real Celery worker process.
+pytest_plugins = ["tests.worker"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
