@@ -183,6 +183,7 @@ def test_feed_costs_a_fixed_number_of_queries(api, coordinator, flood, post, dja
     client = api(coordinator)
     for number in range(3):
         post(flood, title=f"entry {number}")
+    client.get(f"/api/v1/incidents/{flood.pk}/feed/")  # warm up: the session's idle clock is stamped once
     with django_assert_max_num_queries(12) as few:
         client.get(f"/api/v1/incidents/{flood.pk}/feed/")
     for number in range(30):
