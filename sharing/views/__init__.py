@@ -1,0 +1,1 @@
+"""The fusion center's browser pages for threat products: thin views over selectors and services."""

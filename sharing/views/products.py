@@ -1,0 +1,103 @@
+"""Reading products: the list and search, the detail and print pages, version comparison, the review queue."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from agencies.models import Role
+
+from .. import selectors
+from ..diff import compare_versions, strictest_marking
+from ..forms import CommentForm, ProductFilterForm
+from ..page_selectors import history_for, with_read_marks
+from ..permissions import ProductAction, actions_for, may_act, may_write_products, update_being_written
+from ..services.reading import mark_product_read
+from .common import paginate, product_page_or_404, visible_product_or_404
+
+
+@login_required
+def product_list(request: HttpRequest) -> HttpResponse:
+    form = ProductFilterForm(request.GET)
+    form.is_valid()
+    filters = form.to_filters()
+    products = with_read_marks(selectors.product_list(person=request.user, filters=filters), person=request.user)
+    page = paginate(request, products)
+    return render(
+        request,
+        "sharing/product_list.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "is_search": bool(filters.q),
+            "user_writes_products": may_write_products(request.user),
+            "user_reviews_products": request.user.has_role(Role.SUPERVISOR),
+        },
+    )
+
+
+def _product_context(request: HttpRequest, pk: int) -> dict:
+    person = request.user
+    product = product_page_or_404(person, pk)
+    mark_product_read(product=product, person=person)
+    own_center = person.agency_id == product.originating_agency_id
+    return {
+        "product": product,
+        "full_access": product.full_access,
+        "own_center": own_center,
+        "latest": selectors.latest_version(product, person=person),
+        "attachments": product.attachments.all() if product.full_access else [],
+    }
+
+
+@login_required
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    context = _product_context(request, pk)
+    product = context["product"]
+    context.update(
+        versions=selectors.versions_of(product, person=request.user),
+        history=history_for(product, person=request.user) if product.full_access else [],
+        actions=actions_for(request.user, product),
+        update_draft=update_being_written(request.user, product),
+        submit_form=CommentForm(auto_id="submit_%s"),
+    )
+    return render(request, "sharing/product_detail.html", context)
+
+
+@login_required
+def product_print(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "sharing/product_print.html", _product_context(request, pk))
+
+
+@login_required
+def product_compare(request: HttpRequest, pk: int, other_pk: int) -> HttpResponse:
+    """Two versions of one product the person may see, the older first, as a word diff."""
+    first = visible_product_or_404(request.user, pk)
+    second = visible_product_or_404(request.user, other_pk)
+    if first.pk != second.pk and not (first.number and first.number == second.number):
+        raise Http404("These are not versions of the same product.")
+    older, newer = sorted((first, second), key=lambda version: version.version)
+    full_text = older.full_access and newer.full_access
+    return render(
+        request,
+        "sharing/product_compare.html",
+        {
+            "older": older,
+            "newer": newer,
+            "full_text": full_text,
+            "fields": compare_versions(older, newer, full_text=full_text),
+            "marking": strictest_marking(older, newer),
+        },
+    )
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_role(Role.SUPERVISOR):
+        raise PermissionDenied("Only supervisors review products.")
+    page = paginate(request, selectors.review_queue(person=request.user))
+    rows = [(product, may_act(request.user, product, ProductAction.APPROVE)) for product in page]
+    return render(request, "sharing/review_queue.html", {"page": page, "rows": rows})
