@@ -1,3 +1,10 @@
-"""URL patterns (filled in by their feature)."""
+"""API routes for threat products, under /api/v1/products/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
+router = SimpleRouter()
+router.register("products", api.ProductViewSet, basename="product")
+
+urlpatterns = router.urls
