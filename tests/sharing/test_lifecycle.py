@@ -44,7 +44,8 @@ def test_event_task_is_queued_only_after_commit(analyst, supervisor, county_eoc,
     services.submit_for_review(product=product, by=analyst)
     with django_capture_on_commit_callbacks() as callbacks:
         services.approve_product(product=product, reviewer=supervisor)
-    assert len(callbacks) == 1
+        assert not DomainEvent.objects.filter(handled_at__isnull=False).exists()
+    assert len(callbacks) == 2  # the dispatch's fan-out and the domain event, both after commit
 
 
 def test_author_cannot_approve_their_own_product(supervisor, county_eoc):
