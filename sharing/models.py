@@ -60,7 +60,9 @@ class ThreatProductQuerySet(MarkedQuerySet):
         if person.has_role(Role.ANALYST, Role.SUPERVISOR):
             workers |= Q(originating_agency_id=person.agency_id)
         unreleased = Q(state__in=ThreatProduct.UNRELEASED_STATES) & workers
-        return (released & may_see) | unreleased, Q(author=person) | (released & full) | unreleased
+        # The author always reads what they wrote, even under a caveat they do not hold (LES).
+        author = Q(author=person)
+        return author | (released & may_see) | unreleased, author | (released & full) | unreleased
 
     def published(self):
         return self.filter(state=ThreatProduct.State.PUBLISHED)
