@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from knox.models import AuthToken
+from redis.exceptions import RedisError
 
 from .models import AccountLockout, Agency, Role, User, role_group
+
+logger = logging.getLogger(__name__)
 
 LOCKED_MESSAGE = "This account is locked after too many failed sign-in attempts. Ask your agency admin to unlock it."
 ADDRESS_THROTTLED_MESSAGE = "Too many failed sign-in attempts from this network address. Wait 15 minutes and try again."
@@ -28,9 +33,29 @@ def _address_key(address: str) -> str:
 
 
 def is_address_throttled(*, address: str | None) -> bool:
+    """Whether an address has failed too often lately. The count lives in Redis; if Redis is out,
+    the per-account lock-out (in PostgreSQL) still holds, so sign-in carries on without it."""
     if not address:
         return False
-    return (cache.get(_address_key(address)) or 0) >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+    try:
+        return (cache.get(_address_key(address)) or 0) >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+    except RedisError:
+        logger.warning("Sign-in address throttle unavailable: Redis did not answer", exc_info=True)
+        return False
+
+
+def _count_address_failure(address: str) -> None:
+    key = _address_key(address)
+    timeout = int(settings.SIGN_IN_ADDRESS_WINDOW.total_seconds())
+    try:
+        cache.add(key, 0, timeout=timeout)
+        try:
+            cache.incr(key)
+        except ValueError:
+            # The key expired (or was evicted) between add and incr: this failure starts a new window.
+            cache.set(key, 1, timeout=timeout)
+    except RedisError:
+        logger.warning("Sign-in address throttle unavailable: Redis did not answer", exc_info=True)
 
 
 def record_sign_in_failure(*, username: str, address: str | None) -> bool:
@@ -44,9 +69,7 @@ def record_sign_in_failure(*, username: str, address: str | None) -> bool:
     now = timezone.now()
     window_start = now - settings.SIGN_IN_FAILURE_WINDOW
     if address:
-        key = _address_key(address)
-        cache.add(key, 0, timeout=int(settings.SIGN_IN_ADDRESS_WINDOW.total_seconds()))
-        cache.incr(key)
+        _count_address_failure(address)
     if not name:
         return False
     table = AccountLockout._meta.db_table
@@ -153,8 +176,10 @@ def create_api_token(*, person: User) -> tuple[AuthToken, str]:
     return AuthToken.objects.create(user=person, expiry=settings.REST_KNOX["TOKEN_TTL"])
 
 
-def revoke_api_token(*, person: User, token_key: str) -> None:
-    AuthToken.objects.filter(user=person, token_key=token_key).delete()
+def revoke_api_token(*, person: User, token_key: str) -> bool:
+    """Delete the person's own token with this key; False when they have none by that key (another's stays)."""
+    deleted, _ = AuthToken.objects.filter(user=person, token_key=token_key).delete()
+    return bool(deleted)
 
 
 PERSON_FIELDS = {"username", "first_name", "last_name", "email", "title", "phone", "is_law_enforcement", "is_active"}
