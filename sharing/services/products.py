@@ -22,6 +22,7 @@ from ..models import (
     ProductTransition,
     ThreatProduct,
 )
+from .attachments import copy_attachments
 
 S = ThreatProduct.State
 A = ProductTransition.Action
@@ -384,6 +385,7 @@ def start_update(*, product: ThreatProduct, by: User) -> ThreatProduct:
         _apply(draft, content)
         draft.save()
         _save_relations(draft, content)
+        copy_attachments(source=current, target=draft)
         _refresh_search(draft)
         _record(draft, A.CREATED, by, f"Update of {current.display_number}.")
         _record(current, A.NEW_VERSION, by, f"Version {draft.version} started.")

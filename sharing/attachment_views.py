@@ -1,0 +1,89 @@
+"""Attachment pages: download (only for those who may read the product in full), upload and removal."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from agencies.models import User
+
+from .models import ThreatProduct
+from .services.attachments import ALLOWED_WORDS, add_attachment, remove_attachment
+
+
+def _visible_product_or_404(person: User, pk: int) -> ThreatProduct:
+    product = ThreatProduct.objects.visible_to(person).filter(pk=pk).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def _back_to(product: ThreatProduct) -> str:
+    """The product's edit page while it is a draft, else its page."""
+    names = ("sharing:product-edit", "sharing:product-detail")
+    if product.state != ThreatProduct.State.DRAFT:
+        names = names[1:]
+    for name in names:
+        try:
+            return reverse(name, kwargs={"pk": product.pk})
+        except NoReverseMatch:
+            continue
+    return f"/products/{product.pk}/"
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, product_pk: int, pk: int) -> FileResponse:
+    """The file, as a download. Whoever may read only the tearline, or nothing, gets a 404."""
+    product = _visible_product_or_404(request.user, product_pk)
+    if not product.full_access:
+        raise Http404("No such attachment.")
+    attachment = get_object_or_404(product.attachments, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The attachment's file is missing.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    )
+    # Never rendered by the browser, never sniffed into another type, never cached on a shared machine.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def attachment_upload(request: HttpRequest, product_pk: int) -> HttpResponse:
+    product = _visible_product_or_404(request.user, product_pk)
+    uploaded_file = request.FILES.get("file")
+    if uploaded_file is None:
+        messages.error(request, f"Choose a file to attach: {ALLOWED_WORDS}.")
+        return redirect(_back_to(product))
+    try:
+        attachment = add_attachment(product=product, by=request.user, uploaded_file=uploaded_file)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{attachment.filename} is attached.")
+    return redirect(_back_to(product))
+
+
+@login_required
+@require_POST
+def attachment_delete(request: HttpRequest, product_pk: int, pk: int) -> HttpResponse:
+    product = _visible_product_or_404(request.user, product_pk)
+    attachment = get_object_or_404(product.attachments.select_related("product"), pk=pk)
+    try:
+        remove_attachment(attachment=attachment, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{attachment.filename} is no longer attached.")
+    return redirect(_back_to(product))
