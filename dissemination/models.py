@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -102,6 +104,13 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    message_id = models.UUIDField(
+        null=True,
+        blank=True,
+        default=uuid.uuid4,
+        editable=False,
+        help_text="The webhook-id a receiver de-duplicates on: the same on every attempt.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -1,23 +1,52 @@
-"""Celery tasks of the outbox: thin, idempotent, taking ids."""
+"""Celery tasks of the outbox and of sending: thin, idempotent, taking ids.
+
+Nobody reads these tasks' results, so none is stored: queueing one then needs the broker only.
+"""
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import timedelta
+from functools import partial
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import transaction
+from kombu.exceptions import OperationalError
 
-from . import services
+from . import sending, services
+
+logger = logging.getLogger(__name__)
 
 EVENT_GRACE_PERIOD = timedelta(minutes=1)
 DISPATCH_GRACE_PERIOD = timedelta(minutes=2)
 
 
-@shared_task(name="dissemination.handle_event", acks_late=True)
+def enqueue(task: Task, *args) -> bool:
+    """Queue a task; if the broker cannot be reached, log it and return False instead of raising.
+
+    Whatever is queued here is also found by a sweep, so a broker outage delays the work; it must
+    not fail the request or the task that asked for it.
+    """
+    try:
+        task.delay(*args)
+    except (OperationalError, OSError):
+        logger.warning("Could not queue %s%r; the sweep will queue it", task.name, args, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_on_commit(task: Task, *args) -> None:
+    """`enqueue` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(enqueue, task, *args))
+
+
+@shared_task(name="dissemination.handle_event", acks_late=True, ignore_result=True)
 def handle_event(event_id: int) -> bool:
     return services.handle_event(event_id=event_id)
 
 
-@shared_task(name="dissemination.sweep_events")
+@shared_task(name="dissemination.sweep_events", ignore_result=True)
 def sweep_events() -> int:
     """Re-enqueue events whose handling was lost or failed; run by beat every minute."""
     ids = services.unhandled_event_ids(older_than=EVENT_GRACE_PERIOD)
@@ -26,14 +55,14 @@ def sweep_events() -> int:
     return len(ids)
 
 
-@shared_task(name="dissemination.fan_out_dispatch", acks_late=True)
+@shared_task(name="dissemination.fan_out_dispatch", acks_late=True, ignore_result=True)
 def fan_out_dispatch(dispatch_id: int) -> bool:
     from .fanout import fan_out
 
     return fan_out(dispatch_id=dispatch_id)
 
 
-@shared_task(name="dissemination.sweep_dispatches")
+@shared_task(name="dissemination.sweep_dispatches", ignore_result=True)
 def sweep_dispatches() -> int:
     """Re-enqueue dispatches not fanned out after a grace period (their task was lost, or their
     worker died); run by beat every minute. A repeated fan-out delivers nothing twice."""
@@ -41,3 +70,43 @@ def sweep_dispatches() -> int:
     for dispatch_id in ids:
         fan_out_dispatch.delay(dispatch_id)
     return len(ids)
+
+
+@shared_task(name="dissemination.send_email_batch", acks_late=True, ignore_result=True, time_limit=30 * 60)
+def send_email_batch(delivery_ids: list[int]) -> int:
+    return sending.send_emails(delivery_ids=delivery_ids)
+
+
+@shared_task(name="dissemination.send_webhook", acks_late=True, ignore_result=True, time_limit=120)
+def send_webhook(delivery_id: int) -> bool:
+    return sending.send_webhook(delivery_id=delivery_id)
+
+
+@shared_task(name="dissemination.sweep_deliveries", ignore_result=True)
+def sweep_deliveries() -> int:
+    """Queue the email and webhook deliveries whose next attempt is due, or whose task was lost;
+    run by beat every minute."""
+    return sending.queue_due_deliveries()
+
+
+@shared_task(name="dissemination.send_digests", ignore_result=True)
+def send_digests() -> int:
+    """Queue the daily digest of everyone who chose one; run by beat once a day."""
+    ids = sending.digest_recipient_ids()
+    for person_id in ids:
+        if not enqueue(send_digest, person_id):
+            break
+    return len(ids)
+
+
+@shared_task(
+    name="dissemination.send_digest",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=10 * 60,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=60,
+    max_retries=5,
+)
+def send_digest(person_id: int) -> int:
+    return sending.send_digest(person_id=person_id)

@@ -204,6 +204,16 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "agencies.api_auth.AgencyTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+# --- Dissemination: webhooks and the daily digest --------------------------------------------
+
+# Webhooks go to public addresses only (checked when saved and at each send). A closed network
+# whose partners' systems have private addresses turns this on; so does DEBUG, for a local receiver.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+# The hour (TIME_ZONE) at which those who chose a daily digest get it.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=6)
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23, not {DIGEST_HOUR}.")
+
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "fusionhub.api.Pagination",
@@ -262,7 +272,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than the longest task, so Redis does not hand a running task to a second worker.
+# Longer than the longest task (an email batch's time limit is 30 minutes), so Redis does not
+# hand a running task to a second worker. Sending retries wait in the database; the only countdowns
+# (a digest's retries) are minutes long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
@@ -281,6 +293,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "kwargs": {"token": "beat"},
     },
 }
+    "sweep-deliveries": {"task": "dissemination.sweep_deliveries", "schedule": 60.0},
+    "send-digests": {"task": "dissemination.send_digests", "schedule": crontab(hour=DIGEST_HOUR, minute=0)},
 
 # --- Logging ---------------------------------------------------------------------------------
 

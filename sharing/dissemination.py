@@ -8,6 +8,7 @@ from django.conf import settings
 
 from dissemination.registry import ItemSummary, ItemType
 
+from . import stix
 from .models import ThreatProduct
 
 
@@ -52,4 +53,14 @@ def json_payload(product: ThreatProduct, full_text: bool) -> tuple[bytes, str]:
     return json.dumps(body).encode(), "application/json"
 
 
-THREAT_PRODUCT = ItemType(label="sharing.threatproduct", summarize=summarize, payloads={"json": json_payload})
+def stix_payload(product: ThreatProduct, full_text: bool) -> tuple[bytes, str]:
+    """The product as a STIX 2.1 bundle; the tearline only where the full text may not go."""
+    return json.dumps(stix.product_bundle(product, full_access=full_text)).encode(), stix.MEDIA_TYPE
+
+
+# A product is not an alert: an endpoint that takes CAP 1.2 gets the JSON payload.
+THREAT_PRODUCT = ItemType(
+    label="sharing.threatproduct",
+    summarize=summarize,
+    payloads={"json": json_payload, "stix": stix_payload},
+)
