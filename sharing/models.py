@@ -236,6 +236,17 @@ class ProductAttachment(models.Model):
         return self.filename
 
 
+class RequestNumberSequence(models.Model):
+    """The last number given to requests for information in a year. Incremented under a row lock in the
+    submitting transaction, so concurrent requests get neither duplicates nor gaps."""
+
+    year = models.PositiveIntegerField(unique=True)
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"RFI {self.year}: {self.last_value}"
+
+
 class RequestForInformationQuerySet(models.QuerySet):
     def visible_to(self, person):
         """The requester's agency follows its requests; the fusion center asked sees all it received."""
@@ -255,6 +266,9 @@ class RequestForInformation(models.Model):
         ASSIGNED = "assigned", "Assigned"
         ANSWERED = "answered", "Answered"
         CLOSED = "closed", "Closed"
+
+    # Waiting on the fusion center: these can be overdue.
+    OPEN_STATES = (State.SUBMITTED, State.ASSIGNED)
 
     number = models.CharField(max_length=40, unique=True)
     question = models.TextField()
@@ -280,20 +294,42 @@ class RequestForInformation(models.Model):
         ordering = ["-created_at"]
         verbose_name = "request for information"
         verbose_name_plural = "requests for information"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state__in=["assigned", "answered"]) | Q(assignee__isnull=False),
+                name="rfi_assigned_has_assignee",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="answered") | Q(answered_at__isnull=False), name="rfi_answered_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="closed") | Q(closed_at__isnull=False), name="rfi_closed_has_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["fusion_center", "state", "due_date"], name="rfi_received_queue"),
+            models.Index(fields=["requesting_agency", "state", "due_date"], name="rfi_requested_list"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.question[:60]}"
 
     @property
     def is_overdue(self) -> bool:
-        return self.state in (self.State.SUBMITTED, self.State.ASSIGNED) and self.due_date < timezone.localdate()
+        return self.state in self.OPEN_STATES and self.due_date < timezone.localdate()
 
 
 class RequestEvent(models.Model):
     """Every step of a request for information, recorded."""
 
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ASSIGNED = "assigned", "Assigned"
+        ANSWERED = "answered", "Answered"
+        CLOSED = "closed", "Closed"
+
     request = models.ForeignKey(RequestForInformation, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=30)
+    action = models.CharField(max_length=30, choices=Action.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
