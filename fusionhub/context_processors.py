@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch, reverse
 NAVIGATION = [
     ("Dashboard", "dashboard", "all"),
     ("Products", "sharing:product-list", "all"),
+    ("Requests", "sharing:request-list", "all"),
     ("Incidents", "eoc:incident-list", "all"),
     ("Liaison", "liaison:workspace", "all"),
     ("Inbox", "dissemination:inbox", "all"),
