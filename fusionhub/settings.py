@@ -35,6 +35,11 @@ FUSIONHUB_REGION_NAME = env.str("FUSIONHUB_REGION_NAME", default="FusionHub")
 # national warning with a detailed polygon runs to about 1 MB).
 CAP_SENDER = env.str("CAP_SENDER", default="fusionhub@localhost")
 CAP_MAX_BYTES = env.int("CAP_MAX_KB", default=2048) * 1024
+# The EOC dashboard's map: a tile server's URL template ("https://tile.example.org/{z}/{x}/{y}.png")
+# and its attribution. Empty: no tiles, and the map shows the incidents' markers on a plain ground
+# (closed networks often reach no tile server).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

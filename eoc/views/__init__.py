@@ -1,0 +1,1 @@
+"""The EOC's browser pages: thin views over the selectors and services."""
