@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 # (label, url name, who sees it): pages appear in the navigation once their app provides them.
 NAVIGATION = [
@@ -44,3 +45,13 @@ def site(request: HttpRequest) -> dict:
     if user is not None and user.is_authenticated:
         context["navigation"] = _navigation(request)
     return context
+
+
+def inbox(request: HttpRequest) -> dict:
+    """The number of unread inbox items for the header, looked up only when a page shows it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from dissemination.selectors import header_unread_count
+
+    return {"inbox_unread_count": SimpleLazyObject(lambda: header_unread_count(user))}

@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "fusionhub.context_processors.site",
+                "fusionhub.context_processors.inbox",
             ],
         },
     },

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("", include("sharing.urls")),
     path("", include("eoc.urls")),
+    path("", include("dissemination.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
