@@ -75,6 +75,8 @@ def state_refusal(product: ThreatProduct, action: ProductAction) -> str:
         next_state(product.state, action.value)
     except ValidationError as error:
         return " ".join(error.messages)
+    if action is ProductAction.UPDATE and _next_version(product) is not None:
+        return "An update of this version is already being written."
     return ""
 
 
@@ -116,6 +118,6 @@ def actions_for(person: User, product: ThreatProduct) -> ProductActions:
         edit=offered(ProductAction.EDIT),
         submit=offered(ProductAction.SUBMIT),
         review=offered(ProductAction.APPROVE),
-        update=offered(ProductAction.UPDATE) and _next_version(product) is None,
+        update=offered(ProductAction.UPDATE),
         retract=offered(ProductAction.RETRACT),
     )

@@ -585,8 +585,8 @@ def test_analyst_starts_an_update_and_lands_on_its_form(analyst, coordinator, co
     assert "Version 2 is being written" in page_text(detail)
     assert "Start an update" not in actions_of(detail)
 
-    again = client.post(f"/products/{product.pk}/update/")
-    assert again.status_code == 200
+    again = client.post(f"/products/{product.pk}/update/", follow=True)
+    assert again.redirect_chain[-1][0] == f"/products/{product.pk}/"
     assert "An update of this version is already being written." in page_text(again)
     assert ThreatProduct.objects.filter(number=product.number).count() == 2
 
