@@ -253,6 +253,8 @@ class CapUploadForm(USWDSForm):
 
 
 class FeedFilterForm(USWDSForm):
+    """The feed's filters, from the query string (their ids apart from the post form's on the same page)."""
+
     kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any kind"), *FeedEntry.Kind.choices])
     priority = forms.ChoiceField(
         label="Priority", required=False, choices=[("", "Any priority"), *FeedEntry.Priority.choices]
@@ -262,6 +264,7 @@ class FeedFilterForm(USWDSForm):
     )
 
     def __init__(self, *args, agencies, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = agencies
 

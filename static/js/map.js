@@ -40,7 +40,7 @@
     points.push(point);
     var label = marker.label + (marker.jurisdictions ? " — " + marker.jurisdictions : "");
     L.marker(point, { title: label, alt: label, keyboard: true })
-      .bindTooltip(label, { permanent: true, direction: "right", offset: [12, -18], className: "fh-map__label" })
+      .bindTooltip(label, { permanent: true, direction: "top", offset: [0, -38], className: "fh-map__label" })
       .bindPopup(popup(marker))
       .addTo(map);
   });

@@ -337,9 +337,10 @@ def test_feed_pages_by_keyset_with_older_entries_link(as_person, coordinator, fl
 @pytest.fixture
 def count_queries(as_person, settings, django_assert_max_num_queries):
     """How many queries a page costs, signed in as the person. The session rides in a signed cookie
-    here, so that only the page's own queries count: the test cache is shared, and a session found
-    in it or not would change the count."""
+    and the cache lives in this process, so that only the page's own queries count: the test Redis is
+    shared, and whether a session or a cached count is found there would change the number."""
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
     def _count(person, path: str, at_most: int = 40) -> int:
         client = as_person(person)
