@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from agencies.models import User
+from agencies.models import Agency, User
 
 from .models import ProductRead, ProductTransition, ThreatProduct
 
@@ -50,3 +50,13 @@ def history_for(product: ThreatProduct, *, person: User) -> list[HistoryEntry]:
             )
         )
     return entries
+
+
+def audience_labels(product: ThreatProduct) -> dict[str, list[str]]:
+    """The product's audience levels and disciplines as their users read them."""
+    levels = dict(Agency.Level.choices)
+    disciplines = dict(Agency.Discipline.choices)
+    return {
+        "levels": [levels.get(value, value) for value in product.audience_levels],
+        "disciplines": [disciplines.get(value, value) for value in product.audience_disciplines],
+    }

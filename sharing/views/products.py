@@ -12,7 +12,7 @@ from agencies.models import Role
 from .. import selectors
 from ..diff import compare_versions, strictest_marking
 from ..forms import CommentForm, ProductFilterForm
-from ..page_selectors import history_for, with_read_marks
+from ..page_selectors import audience_labels, history_for, with_read_marks
 from ..permissions import ProductAction, actions_for, may_act, may_write_products, update_being_written
 from ..services.reading import mark_product_read
 from .common import paginate, product_page_or_404, visible_product_or_404
@@ -50,6 +50,7 @@ def _product_context(request: HttpRequest, pk: int) -> dict:
         "own_center": own_center,
         "latest": selectors.latest_version(product, person=person),
         "attachments": product.attachments.all() if product.full_access else [],
+        "audience_labels": audience_labels(product) if own_center else {},
     }
 
 

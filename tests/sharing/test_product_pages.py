@@ -413,7 +413,7 @@ def test_history_shows_review_comments_to_the_center_only(analyst, supervisor, c
 
 def test_detail_lists_attachments_for_full_readers_only(analyst, coordinator, eoc_le, county_eoc, publish, signed_in):
     product = publish(analyst, audience_agencies=[county_eoc], caveats=[Caveat.LES], tearline="Stay alert.")
-    ProductAttachment.objects.create(
+    attachment = ProductAttachment.objects.create(
         product=product,
         file="attachments/ab/" + "ab" * 32,
         filename="site-map.pdf",
@@ -428,14 +428,18 @@ def test_detail_lists_attachments_for_full_readers_only(analyst, coordinator, eo
 
     attachments = re.search(r'(?s)data-testid="attachments".*?</section>', full.content.decode()).group(0)
     assert "site-map.pdf" in attachments
+    assert f'href="/products/{product.pk}/attachments/{attachment.pk}/"' in attachments
     assert "2.0\xa0KB" in attachments
     assert "site-map.pdf" not in tearline.content.decode()
 
 
 def test_the_audience_is_shown_to_the_center_not_to_recipients(analyst, coordinator, county_eoc, publish, signed_in):
-    product = publish(analyst, audience_agencies=[county_eoc])
+    product = publish(analyst, audience_agencies=[county_eoc], audience_levels=["private_sector"])
 
-    assert 'data-testid="audience"' in signed_in(analyst).get(f"/products/{product.pk}/").content.decode()
+    center = signed_in(analyst).get(f"/products/{product.pk}/").content.decode()
+    audience = text_of(re.search(r'(?s)data-testid="audience".*?</section>', center).group(0))
+    assert "County EOC" in audience
+    assert "Private sector" in audience
     assert 'data-testid="audience"' not in signed_in(coordinator).get(f"/products/{product.pk}/").content.decode()
 
 
