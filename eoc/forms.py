@@ -218,11 +218,6 @@ class IncidentForm(LocationMixin, USWDSForm):
         )
 
 
-class StatusChangeForm(USWDSForm):
-    status = forms.ChoiceField(label="New status", choices=Incident.Status.choices)
-    note = forms.CharField(label="Note", required=False, max_length=500)
-
-
 class OperationalPeriodForm(USWDSForm):
     """Starting the next operational period (the current one closes)."""
 

@@ -49,10 +49,12 @@ def feed_context(
     may_post = may_post_here(person, incident=incident, eoc=eoc)
     query = urlencode({name: request.GET[name] for name in FILTER_FIELDS if request.GET.get(name)})
     if incident is not None:
+        feed_url = reverse("eoc:incident-detail", args=[incident.pk])
         stream_url = reverse("eoc:incident-feed-stream", args=[incident.pk])
         fragment_url = reverse("eoc:incident-feed-fragment", args=[incident.pk])
         post_url = reverse("eoc:entry-create", args=[incident.pk])
     else:
+        feed_url = reverse("eoc:eoc-feed", args=[eoc.pk])
         stream_url = reverse("eoc:eoc-feed-stream", args=[eoc.pk])
         fragment_url = reverse("eoc:eoc-feed-fragment", args=[eoc.pk])
         post_url = reverse("eoc:eoc-entry-create", args=[eoc.pk])
@@ -65,6 +67,9 @@ def feed_context(
         "may_post": may_post,
         "entry_form": entry_form or (EntryForm() if may_post else None),
         "entry_post_url": post_url,
+        # The page's own address: the same page is also shown at the post form's address when a
+        # post is refused, and its filters and page links must lead back here.
+        "feed_url": feed_url,
         "stream_url": stream_url,
         "fragment_url": f"{fragment_url}?{query}" if query else fragment_url,
     }

@@ -913,3 +913,29 @@ def test_dashboard_costs_a_fixed_number_of_queries(count_queries, coordinator, c
         busy_eoc(coordinator, open_incident(by=coordinator, details=details), 3)
     count_queries(coordinator, page, at_most=few)
     assert "Flood 5" in text_of(client.get(page))
+
+
+def test_lists_cost_a_fixed_number_of_queries(count_queries, coordinator, county_eoc, flood):
+    def add_rows(count):
+        for number in range(count):
+            incident = open_incident(
+                by=coordinator, details=IncidentDetails(name=f"Spill {number}", incident_type="hazmat")
+            )
+            period = flood.operational_periods.order_by("-number").first()
+            write_situation_report(incident=flood, period=period, by=coordinator, sections={})
+            details = TaskDetails(title=f"Task {number}", assigned_agency=county_eoc, due_at=timezone.now())
+            assign_task(incident=flood, by=coordinator, details=details)
+            level = 2 if number % 2 == 0 else 3
+            change_activation(eoc=county_eoc, by=coordinator, level=level, reason=f"Change {number}", incident=incident)
+
+    pages = [
+        "/incidents/",
+        f"/incidents/{flood.pk}/tasks/",
+        f"/incidents/{flood.pk}/sitreps/",
+        f"/eocs/{county_eoc.pk}/activation/",
+    ]
+    add_rows(1)
+    few = {page: count_queries(coordinator, page) for page in pages}
+    add_rows(20)
+    for page in pages:
+        count_queries(coordinator, page, at_most=few[page])
