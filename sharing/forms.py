@@ -275,7 +275,7 @@ class ProductForm(AudienceForm):
                     "hx-trigger": "keyup changed delay:500ms",
                     "hx-target": f"#{name}-preview",
                     "hx-vals": json.dumps({"preview": name}),
-                    "hx-sync": "this:replace",
+                    "hx-sync": "this:queue last",
                 }
             )
 
