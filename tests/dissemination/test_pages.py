@@ -503,6 +503,21 @@ def test_item_record_lists_the_dispatches_of_every_version(
     assert len(texts_by_testid(older, "item-dispatch")) == 1
 
 
+def test_the_product_page_links_to_its_record_for_those_who_may_see_it(
+    analyst, supervisor, liaison_officer, coordinator, county_eoc, disseminate, signed_in
+):
+    product, _ = disseminate(analyst, audience_agencies=[county_eoc])
+    record = f"/records/sharing.threatproduct/{product.pk}/"
+
+    for person in (analyst, supervisor):
+        page = signed_in(person).get(f"/products/{product.pk}/")
+        assert f'href="{record}" data-testid="dissemination-record"' in page.content.decode()
+    for person in (liaison_officer, coordinator):
+        page = signed_in(person).get(f"/products/{product.pk}/")
+        assert page.status_code == 200
+        assert 'data-testid="dissemination-record"' not in page.content.decode()
+
+
 # --- Queries: fixed whatever the number of rows ----------------------------------------------------
 
 
