@@ -9,7 +9,8 @@ import re
 from html import unescape
 
 import pytest
-from django.test import Client
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
@@ -436,6 +437,27 @@ def test_csv_export_streams_every_delivery(analyst, coordinator, county_eoc, dis
     email_row = next(row for row in rows if row["channel"] == "email")
     assert email_row["state"] == "failed"
     assert email_row["last error"] == "'=HYPERLINK(evil)"
+
+
+def test_csv_export_streams_chunk_by_chunk_under_asgi(analyst, county_eoc, disseminate):
+    """Under the ASGI server the rows come from an asynchronous iterator; a synchronous one would be
+    read whole into memory before the first byte is sent."""
+    for _ in range(3):
+        UserFactory(agency=county_eoc, roles=[Role.PARTNER])
+    _, dispatch = disseminate(analyst, audience_agencies=[county_eoc])
+    client = AsyncClient()
+    client.force_login(analyst)
+
+    async def download():
+        response = await client.get(f"/dispatches/{dispatch.pk}/?format=csv")
+        return response, [chunk async for chunk in response.streaming_content]
+
+    response, chunks = async_to_sync(download)()
+
+    assert response.is_async
+    rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
+    assert len(rows) == 6
+    assert {row["channel"] for row in rows} == {"inbox", "email"}
 
 
 def test_csv_export_keeps_the_filters(analyst, coordinator, county_eoc, disseminate, signed_in):

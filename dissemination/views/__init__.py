@@ -1,0 +1,1 @@
+"""The dissemination pages: the inbox, dissemination records, and an agency's channels and webhooks."""
