@@ -136,3 +136,22 @@ def test_when_the_stream_fails_the_page_polls_instead(page, visit, check_page, s
     expect(entry).to_be_visible(timeout=7000)
     expect(feed.locator("li[data-entry-id]").first).to_contain_text(TITLE)
     assert watcher.url.endswith(f"/incidents/{flood.pk}/")
+
+
+def test_eoc_wide_feed_shows_entries_of_its_incidents_live(
+    page, visit, check_page, sign_in_as, second_browser, demo_region
+):
+    flood, _ = seed_incidents(demo_region)
+    wake = demo_region.agencies["WAKE-EOC"]
+    watcher = second_browser("coordinator.le")
+    watcher.goto(f"/eocs/{wake.pk}/feed/")
+    expect(watcher.locator("[data-feed-list]")).to_have_attribute("data-live-state", "open")
+    assert_accessible(watcher)
+
+    sign_in_as("coordinator")
+    visit(f"/incidents/{flood.pk}/")
+    post_entry_through_the_form(page, check_page, TITLE)
+
+    entry = watcher.locator("li[data-entry-id]", has=watcher.get_by_role("heading", name=TITLE))
+    expect(entry).to_be_visible(timeout=2000)
+    expect(entry.get_by_role("link", name=f"{flood.number} {flood.name}")).to_be_visible()
