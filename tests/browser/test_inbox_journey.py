@@ -11,6 +11,7 @@ from dissemination.fanout import fan_out
 from dissemination.models import Dispatch
 from sharing.models import ThreatProduct
 from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
+from tests.dissemination.peers import webhook_receiver  # noqa: F401 - a receiver on loopback
 
 pytestmark = pytest.mark.browser
 
@@ -114,3 +115,63 @@ def test_the_record_follows_a_running_fan_out_until_it_ends(page, visit, check_p
     expect(page.get_by_test_id("dispatch-finished")).to_be_visible(timeout=6_000)
     expect(page.locator("#dispatch-progress-announcer")).to_have_text(re.compile("Every recipient is recorded"))
     check_page()
+
+
+def test_an_agency_admin_sets_channels_and_adds_a_webhook_endpoint(
+    page,
+    visit,
+    check_page,
+    sign_in_as,
+    demo_region,
+    webhook_receiver,  # noqa: F811 - the fixture imported above
+):
+    sign_in_as("wake.admin")
+    visit("/notifications/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Email preferences")
+    # USWDS draws its own radio buttons and checkboxes: people click their labels.
+    page.get_by_text("Daily digest", exact=True).click()
+    expect(page.get_by_label("Daily digest")).to_be_checked()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    check_page()
+    expect(page.get_by_role("status")).to_contain_text("Your email preference is saved.")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Email for the agency's people").click()
+    check_page()
+    page.get_by_text("Send email to our people about new items").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    check_page()
+    expect(page.get_by_label("Send email to our people about new items")).not_to_be_checked()
+
+    visit("/notifications/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Webhook endpoints of the agency's systems").click()
+    check_page()
+    expect(page.get_by_test_id("webhook-empty")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add an endpoint").click()
+    check_page()
+    page.get_by_label("URL").fill("ftp://files.example.gov/drop")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the endpoint").click()
+    check_page()
+    expect(page.get_by_text("Give a full http or https URL.")).to_be_visible()
+    page.get_by_label("URL").fill(webhook_receiver.url())
+    page.get_by_text("STIX 2.1", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the endpoint").click()
+    check_page()
+    expect(page.get_by_test_id("secret-value")).to_have_text(re.compile(r"^whsec_"))
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send a test message").click()
+    check_page()
+    expect(page.get_by_test_id("secret-value")).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("A signed test message is on its way.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch off").click()
+    check_page()
+    expect(page.get_by_test_id("webhook-status")).to_contain_text("Off")
+    expect(page.get_by_role("button", name="Send a test message")).to_be_disabled()
