@@ -204,12 +204,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FusionHub <fusionhub@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- REST API --------------------------------------------------------------------------------
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "agencies.api_auth.AgencyTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
 # --- Dissemination: webhooks and the daily digest --------------------------------------------
 
 # Webhooks go to public addresses only (checked when saved and at each send). A closed network
@@ -220,6 +214,12 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=6)
 if not 0 <= DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23, not {DIGEST_HOUR}.")
 
+# --- REST API --------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "agencies.api_auth.AgencyTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "fusionhub.api.Pagination",
@@ -293,14 +293,14 @@ CELERY_WORKER_QUEUES = "default,fanout,sending,events"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-events": {"task": "dissemination.sweep_events", "schedule": 60.0},
     "sweep-dispatches": {"task": "dissemination.sweep_dispatches", "schedule": 60.0},
+    "sweep-deliveries": {"task": "dissemination.sweep_deliveries", "schedule": 60.0},
+    "send-digests": {"task": "dissemination.send_digests", "schedule": crontab(hour=DIGEST_HOUR, minute=0)},
     "record-worker-heartbeat": {
         "task": "fusionhub.record_worker_heartbeat",
         "schedule": crontab(minute="*"),
         "kwargs": {"token": "beat"},
     },
 }
-    "sweep-deliveries": {"task": "dissemination.sweep_deliveries", "schedule": 60.0},
-    "send-digests": {"task": "dissemination.send_digests", "schedule": crontab(hour=DIGEST_HOUR, minute=0)},
 
 # --- Logging ---------------------------------------------------------------------------------
 
