@@ -125,14 +125,17 @@ class PersonViewSet(
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        roles = set(data.pop("roles", []))
+        roles = {Role(role) for role in data.pop("roles", [])}
         serializer.instance = services.create_person(by=self.request.user, roles=roles, **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         roles = data.pop("roles", None)
         serializer.instance = services.update_person(
-            person=serializer.instance, by=self.request.user, roles=None if roles is None else set(roles), **data
+            person=serializer.instance,
+            by=self.request.user,
+            roles=None if roles is None else {Role(role) for role in roles},
+            **data,
         )
 
 

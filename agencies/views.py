@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from knox.models import AuthToken
@@ -50,7 +50,8 @@ def create_token(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_token(request: HttpRequest, token_key: str) -> HttpResponse:
-    services.revoke_api_token(person=request.user, token_key=token_key)
+    if not services.revoke_api_token(person=request.user, token_key=token_key):
+        raise Http404("You have no token with this key.")
     messages.success(request, "The token was revoked. Programs using it can no longer sign in.")
     return redirect("profile")
 
