@@ -863,3 +863,52 @@ def test_nobody_else_retries_an_endpoints_delivery(
     assert signed_in(coordinator).post(f"/deliveries/{inbox_delivery.pk}/retry/").status_code == 404
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.FAILED
+
+
+# --- The admin: the record for operators -----------------------------------------------------------
+
+
+def test_system_admins_read_the_record_in_the_admin_and_nobody_edits_it(
+    analyst, coordinator, county_eoc, agency_admin, system_admin, disseminate, signed_in
+):
+    _, dispatch = disseminate(analyst, audience_agencies=[county_eoc])
+    delivery = inbox_of(coordinator, dispatch)
+    operator = signed_in(system_admin)
+
+    listing = operator.get("/admin/dissemination/delivery/?channel__exact=inbox")
+    assert listing.status_code == 200
+    assert f'name="_selected_action" value="{delivery.pk}"' in listing.content.decode()
+    assert str(coordinator) in page_text(listing)
+    change = operator.get(f"/admin/dissemination/delivery/{delivery.pk}/change/")
+    assert change.status_code == 200
+    assert 'name="state"' not in change.content.decode()  # read-only
+    assert operator.post(f"/admin/dissemination/delivery/{delivery.pk}/change/", {"state": "failed"}).status_code == 403
+    assert operator.get(f"/admin/dissemination/delivery/{delivery.pk}/delete/").status_code == 403
+    assert operator.get(f"/admin/dissemination/dispatch/{dispatch.pk}/change/").status_code == 200
+    assert signed_in(agency_admin).get("/admin/dissemination/delivery/").status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SENT
+
+
+def test_the_admin_retries_failed_deliveries_through_the_service(
+    analyst, coordinator, county_eoc, system_admin, disseminate, signed_in, django_capture_on_commit_callbacks
+):
+    _, dispatch = disseminate(analyst, audience_agencies=[county_eoc])
+    email = Delivery.objects.get(dispatch=dispatch, recipient=coordinator, channel="email")
+    Delivery.objects.filter(pk=email.pk).update(state=Delivery.State.FAILED, attempts=6, last_error="550 No such user")
+    inbox = inbox_of(coordinator, dispatch)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = signed_in(system_admin).post(
+            "/admin/dissemination/delivery/",
+            {"action": "retry", "_selected_action": [email.pk, inbox.pk]},
+            follow=True,
+        )
+
+    text = page_text(response)
+    assert "1 deliveries queued to be sent again." in text
+    assert f"Not retried: delivery {inbox.pk}: Only email and webhook deliveries are sent again." in text
+    assert len(callbacks) == 1
+    email.refresh_from_db()
+    assert email.state == Delivery.State.PENDING
+    assert email.attempts == 0
