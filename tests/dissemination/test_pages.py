@@ -802,6 +802,22 @@ def test_send_test_queues_a_signed_test_message_after_commit(
     assert not Delivery.objects.filter(channel="inbox").exists()
 
 
+def test_a_test_message_has_a_record_of_its_own_for_the_agency(agency_admin, coordinator, endpoint, signed_in):
+    client = signed_in(agency_admin)
+    client.post(f"/webhooks/{endpoint.pk}/test/")
+    dispatch = Delivery.objects.get(endpoint=endpoint).dispatch
+
+    response = client.get(f"/dispatches/{dispatch.pk}/")
+
+    assert response.status_code == 200
+    text = page_text(response)
+    assert f"TEST-{endpoint.pk}: Test message to {endpoint.url} (Webhook test)" in text
+    assert "Test message from the webhook endpoint's page." in texts_by_testid(response, "release-reason")
+    assert 'data-testid="marking-banner"' not in response.content.decode()
+    assert signed_in(coordinator).get(f"/dispatches/{dispatch.pk}/").status_code == 404
+    assert client.get(f"/records/dissemination.webhookendpoint/{endpoint.pk}/").status_code == 404
+
+
 def test_a_switched_off_endpoint_is_not_tested(agency_admin, endpoint, signed_in):
     client = signed_in(agency_admin)
     client.post(f"/webhooks/{endpoint.pk}/active/", {"is_active": "false"})
