@@ -400,3 +400,19 @@ def test_upload_and_removal_take_posts_only(client, draft, analyst):
     assert client.get(reverse("sharing:attachment-upload", args=[draft.pk])).status_code == 405
     assert client.get(reverse("sharing:attachment-delete", args=[draft.pk, attachment.pk])).status_code == 405
     assert draft.attachments.count() == 1
+
+
+def test_the_draft_page_offers_attaching_and_the_file_then_shows(client, draft, analyst, coordinator):
+    client.force_login(analyst)
+    page = client.get(f"/products/{draft.pk}/").content.decode()
+    assert 'data-testid="attachment-manage"' in page
+    assert f'action="/products/{draft.pk}/attachments/"' in page
+    response = client.post(f"/products/{draft.pk}/attachments/", {"file": upload("map.pdf", PDF)}, follow=True)
+    assert "map.pdf is attached." in response.content.decode()
+    assert "map.pdf" in client.get(f"/products/{draft.pk}/").content.decode()
+
+
+def test_a_published_product_page_offers_no_attaching(client, analyst, supervisor, county_eoc):
+    product, _ = publish_with_attachment(analyst, supervisor, audience_agencies=[county_eoc])
+    client.force_login(analyst)
+    assert 'data-testid="attachment-manage"' not in client.get(f"/products/{product.pk}/").content.decode()
