@@ -238,7 +238,7 @@ def _answers(client: redis.Redis) -> bool:
         return False
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.1, message=""):
+def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1, message=""):
     """Poll until `condition()` is true; return its value, or fail with `message` (or its result)."""
     deadline = time.monotonic() + timeout
     while True:
