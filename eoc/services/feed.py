@@ -167,6 +167,10 @@ def correct_entry(*, entry: FeedEntry, by: User, content: EntryContent) -> FeedE
 
 
 def acknowledge_entry(*, entry: FeedEntry, by: User) -> FeedAcknowledgement:
-    """Record that the person has read the entry; acknowledging twice changes nothing."""
-    acknowledgement, _ = FeedAcknowledgement.objects.get_or_create(entry=entry, person=by)
+    """Record that the person has read the entry; acknowledging twice changes nothing. For an entry
+    relayed from elsewhere a durable `feed_entry_acknowledged` event tells the sending side."""
+    with transaction.atomic():
+        acknowledgement, created = FeedAcknowledgement.objects.get_or_create(entry=entry, person=by)
+        if created and entry.source_type:
+            record_event(kind="feed_entry_acknowledged", subject=entry, payload={"person_id": by.pk})
     return acknowledgement

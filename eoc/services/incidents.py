@@ -204,6 +204,7 @@ def change_activation(*, eoc: Agency, by: User, level: int, reason: str, inciden
                 "to_level": level,
                 "incident_id": incident.pk if incident else None,
                 "reason": reason,
+                "changed_by_id": by.pk,
             },
         )
     return status
