@@ -183,7 +183,7 @@ def on_eoc_activated(event: DomainEvent) -> None:
     officers = services.liaison_officers_of(eoc, incident=incident)
     level = event.payload.get("to_level")
     about = f" for {incident}" if incident else ""
-    proposed = services.propose_recent_products(eoc=eoc, incident=incident) if incident else []
+    proposed = services.propose_recent_products(eoc=eoc, incident=incident, at=event.occurred_at) if incident else []
     text = f"Reason: {event.payload.get('reason', '')}"
     if proposed:
         text += f"\n{len(proposed)} recent product(s) are proposed for relay in the liaison queue."

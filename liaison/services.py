@@ -1024,17 +1024,21 @@ def follow_retraction(*, relay: Relay, product: ThreatProduct) -> FeedEntry | No
     )
 
 
-def propose_recent_products(*, eoc: Agency, incident: Incident) -> list[Relay]:
-    """On activation: published products of the last 14 days that match the incident's jurisdictions
-    and the rules for this EOC (those waiting for activation included) are proposed as relays."""
-    since = timezone.now() - ACTIVATION_LOOKBACK
+def propose_recent_products(*, eoc: Agency, incident: Incident, at=None) -> list[Relay]:
+    """On activation (`at`): products published in the 14 days before it that match the incident's
+    jurisdictions and the rules for this EOC (those waiting for activation included) are proposed as
+    relays. Products published after it are relayed by their own publication's event."""
+    at = at or timezone.now()
+    since = at - ACTIVATION_LOOKBACK
     rules = [r for r in _rules(Direction.TO_EOC) if _rule_covers(r, eoc)]
     if not rules:
         return []
     incident_paths = [j.path for j in incident.affected_jurisdictions.all()]
     products = (
         ThreatProduct.objects.published()
-        .filter(published_at__gte=since, originating_agency__in={r.fusion_center_id for r in rules})
+        .filter(
+            published_at__gte=since, published_at__lte=at, originating_agency__in={r.fusion_center_id for r in rules}
+        )
         .prefetch_related("audience_agencies", "audience_jurisdictions", "information_needs")
         .order_by("published_at")
     )
