@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from agencies.models import Agency, Jurisdiction, Role, User
 from dissemination.models import DomainEvent
 from eoc.models import ActivationChange, EocStatus, FeedEntry, Incident
+from liaison.models import DutyContact, LiaisonAssignment, RoutingRule
 from sharing.models import ThreatProduct
 
 
@@ -31,6 +32,9 @@ def snapshot():
         FeedEntry.objects.count(),
         ActivationChange.objects.count(),
         DomainEvent.objects.count(),
+        sorted(RoutingRule.objects.values_list("name", "mode", "when")),
+        LiaisonAssignment.objects.count(),
+        DutyContact.objects.count(),
     )
 
 
@@ -81,3 +85,22 @@ def test_jurisdiction_path_lists_its_ancestors(db, settings):
     raleigh = Jurisdiction.objects.get(fips_code="3755000")
     chain = [Jurisdiction.objects.get(pk=pk).fips_code for pk in raleigh.ancestor_ids]
     assert chain == ["37", "37183", "3755000"]
+
+
+def test_the_demo_region_routes_between_the_fusion_center_and_wake_county_eoc(db, settings):
+    """Once a worker has handled the demo's events, the liaison officer has relays to approve and the
+    fusion center has the flood's warnings in its situational-awareness queue."""
+    from dissemination.services import handle_event
+    from liaison.models import AwarenessItem, LiaisonAssignment, Relay, RoutingRule
+
+    seed(settings)
+    for _ in range(5):
+        for event_id in DomainEvent.objects.filter(handled_at__isnull=True).order_by("pk").values_list("pk", flat=True):
+            handle_event(event_id=event_id)
+    assignment = LiaisonAssignment.objects.current().get(eoc__acronym="WAKE-EOC")
+    assert assignment.officer.username == "liaison"
+    assert RoutingRule.objects.filter(is_active=True).count() == 3
+    proposed = Relay.objects.filter(state=Relay.State.PROPOSED, eoc__acronym="WAKE-EOC")
+    assert proposed.exists()
+    assert {relay.incident.name for relay in proposed} == {"Neuse River flooding"}
+    assert AwarenessItem.objects.filter(kind=AwarenessItem.Kind.WARNING).exists()

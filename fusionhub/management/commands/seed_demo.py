@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agencies.demo import DEMO_PASSWORD, PEOPLE, seed_region
 from eoc.demo import seed_incidents
+from liaison.demo import seed_liaison
 from sharing.demo import seed_products
 
 
@@ -17,9 +18,10 @@ class Command(BaseCommand):
         region = seed_region()
         products = seed_products(region)
         incidents = seed_incidents(region)
+        rules = seed_liaison(region)
         self.stdout.write(
             f"Demo region ready: {len(region.agencies)} agencies, {len(region.people)} people, "
-            f"{len(products)} products, {len(incidents)} incidents. "
+            f"{len(products)} products, {len(incidents)} incidents, {len(rules)} routing rules. "
             f"Every demo password is {DEMO_PASSWORD}"
         )
         for username, first, last, agency, roles, is_law_enforcement, _title in PEOPLE:
