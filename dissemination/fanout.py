@@ -23,6 +23,7 @@ from agencies.visibility import recipients_of
 
 from .models import Delivery, Dispatch, NotificationPreference, WebhookEndpoint
 from .registry import load_item
+from .selectors import forget_unread_counts
 from .sending import queue_sending
 
 logger = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ def fan_out(*, dispatch_id: int) -> bool:
                 Dispatch.objects.filter(pk=dispatch_id).update(recipients_done=done)
         Delivery.objects.bulk_create(_endpoints_for(dispatch, item), ignore_conflicts=True)
         Dispatch.objects.filter(pk=dispatch_id).update(state=Dispatch.State.FANNED_OUT, finished_at=timezone.now())
+    forget_unread_counts()
     # The inboxes have it now; email and webhooks go through the sending queue, at their own pace.
     queue_sending(dispatch_id=dispatch_id)
     return True

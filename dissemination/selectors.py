@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -215,29 +216,42 @@ def unread_count(person: User) -> int:
 
 
 # The header's count is kept for a short while, so that most pages cost no query for it. The person's
-# own reads and acknowledgements forget it at once (inbox.py); new deliveries show within this time.
+# own reads and acknowledgements forget it at once (inbox.py); a fan-out forgets everyone's at once by
+# moving the generation the counts are kept under (one write, however many recipients).
 UNREAD_COUNT_SECONDS = 30
+UNREAD_GENERATION_KEY = "dissemination:unread:generation"
 
 
 def unread_count_key(person_id: int) -> str:
     return f"dissemination:unread:{person_id}"
 
 
+def forget_unread_counts() -> None:
+    """New deliveries were recorded: every kept count is stale."""
+    try:
+        cache.set(UNREAD_GENERATION_KEY, time.time_ns(), None)
+    except RedisError:
+        logger.warning("The cache did not answer; unread counts may lag for %s s.", UNREAD_COUNT_SECONDS)
+
+
 def header_unread_count(person: User) -> int:
-    """The unread count for the page header: from the cache, else counted (and counted anyway when the
-    cache does not answer: a Redis outage costs a query, never a page)."""
+    """The unread count for the page header: from the cache (one round trip), else counted (and
+    counted anyway when the cache does not answer: a Redis outage costs a query, never a page)."""
     key = unread_count_key(person.pk)
     try:
-        count = cache.get(key)
+        kept = cache.get_many([key, UNREAD_GENERATION_KEY])
     except RedisError:
         logger.warning("The cache did not answer; counting unread inbox items in the database.")
         return unread_count(person)
-    if count is None:
-        count = unread_count(person)
-        try:
-            cache.set(key, count, UNREAD_COUNT_SECONDS)
-        except RedisError:
-            logger.warning("The cache did not answer; the unread count is not kept.")
+    generation = kept.get(UNREAD_GENERATION_KEY, 0)
+    generation_and_count = kept.get(key)
+    if isinstance(generation_and_count, tuple) and generation_and_count[0] == generation:
+        return generation_and_count[1]
+    count = unread_count(person)
+    try:
+        cache.set(key, (generation, count), UNREAD_COUNT_SECONDS)
+    except RedisError:
+        logger.warning("The cache did not answer; the unread count is not kept.")
     return count
 
 

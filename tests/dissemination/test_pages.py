@@ -288,6 +288,15 @@ def test_header_shows_the_unread_count_on_every_page(analyst, coordinator, count
     assert texts_by_testid(client.get("/"), "inbox-unread") == ["1 unread"]
 
 
+def test_a_new_delivery_shows_in_the_header_count_at_once(analyst, coordinator, county_eoc, disseminate, signed_in):
+    """The count is kept in the cache, but a fan-out makes every kept count stale."""
+    disseminate(analyst, audience_agencies=[county_eoc])
+    client = signed_in(coordinator)
+    assert texts_by_testid(client.get("/"), "inbox-unread") == ["1 unread"]
+    disseminate(analyst, audience_agencies=[county_eoc])
+    assert texts_by_testid(client.get("/"), "inbox-unread") == ["2 unread"]
+
+
 def test_header_shows_no_count_when_nothing_is_unread(analyst, coordinator, signed_in):
     response = signed_in(coordinator).get("/")
     assert "Inbox" in page_text(response)
