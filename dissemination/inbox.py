@@ -57,6 +57,27 @@ def mark_read(*, delivery: Delivery, by: User) -> Delivery:
     return delivery
 
 
+def mark_item_read(*, item, person: User) -> int:
+    """The person opened the item itself (not through the inbox): its inbox deliveries to them are read
+    too. One UPDATE; returns how many were unread."""
+    updated = Delivery.objects.filter(
+        recipient=person,
+        channel=Delivery.Channel.INBOX,
+        read_at__isnull=True,
+        dispatch__item_type=item._meta.label_lower,
+        dispatch__item_id=item.pk,
+    ).update(
+        read_at=timezone.now(),
+        state=Case(
+            When(state__in=[Delivery.State.PENDING, Delivery.State.SENT], then=Value(Delivery.State.READ)),
+            default=F("state"),
+        ),
+    )
+    if updated:
+        _forget_unread_count(person)
+    return updated
+
+
 def acknowledge_delivery(*, delivery: Delivery, by: User) -> Delivery:
     """The recipient confirms they have taken note; the originator sees who did and when. Read too, if
     it was not yet. Acknowledging twice changes nothing."""

@@ -297,6 +297,19 @@ def test_a_new_delivery_shows_in_the_header_count_at_once(analyst, coordinator, 
     assert texts_by_testid(client.get("/"), "inbox-unread") == ["2 unread"]
 
 
+def test_opening_a_product_on_its_own_page_reads_its_inbox_delivery(
+    analyst, coordinator, county_eoc, disseminate, signed_in
+):
+    product, dispatch = disseminate(analyst, audience_agencies=[county_eoc])
+    client = signed_in(coordinator)
+    assert texts_by_testid(client.get("/"), "inbox-unread") == ["1 unread"]
+    assert client.get(f"/products/{product.pk}/").status_code == 200
+    delivery = Delivery.objects.get(dispatch=dispatch, recipient=coordinator, channel="inbox")
+    assert delivery.read_at is not None
+    assert delivery.state == Delivery.State.READ
+    assert texts_by_testid(client.get("/"), "inbox-unread") == []
+
+
 def test_header_shows_no_count_when_nothing_is_unread(analyst, coordinator, signed_in):
     response = signed_in(coordinator).get("/")
     assert "Inbox" in page_text(response)
