@@ -11,9 +11,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import User
+from agencies.uploads import ALLOWED_WORDS, download_response
 
 from .models import ThreatProduct
-from .services.attachments import ALLOWED_WORDS, add_attachment, remove_attachment
+from .services.attachments import add_attachment, remove_attachment
 
 
 def _visible_product_or_404(person: User, pk: int) -> ThreatProduct:
@@ -44,18 +45,7 @@ def attachment_download(request: HttpRequest, product_pk: int, pk: int) -> FileR
     if not product.full_access:
         raise Http404("No such attachment.")
     attachment = get_object_or_404(product.attachments, pk=pk)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The attachment's file is missing.") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
-    )
-    # Never rendered by the browser, never sniffed into another type, never cached on a shared machine.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies.markings import MarkedItem
+from agencies.uploads import FILENAME_MAX_LENGTH, content_path
 from agencies.visibility import MarkedQuerySet, person_may_see_anything
 
 CRIMINAL_INTELLIGENCE_RETENTION = timedelta(days=5 * 365)
@@ -214,7 +215,7 @@ class ProductRead(models.Model):
 
 
 def attachment_path(instance: ProductAttachment, filename: str) -> str:
-    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+    return content_path("attachments", instance.sha256)
 
 
 class ProductAttachment(models.Model):
@@ -222,7 +223,7 @@ class ProductAttachment(models.Model):
 
     product = models.ForeignKey(ThreatProduct, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path)
-    filename = models.CharField(max_length=200)
+    filename = models.CharField(max_length=FILENAME_MAX_LENGTH)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
