@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, Jurisdiction
+from agencies.uploads import download_response
 
 from . import selectors
 from .cap import entry_to_cap
@@ -24,6 +26,7 @@ from .models import (
     ActivationChange,
     ActivationLevel,
     FeedEntry,
+    FeedEntryAttachment,
     Incident,
     OperationalPeriod,
     ResourceRequest,
@@ -77,10 +80,25 @@ class StatusChangeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class FeedEntryAttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FeedEntryAttachment
+        fields = ["id", "filename", "content_type", "size", "download_url"]
+
+    def get_download_url(self, attachment: FeedEntryAttachment) -> str:
+        path = reverse("feed-entry-attachment", kwargs={"pk": attachment.entry_id, "attachment_pk": attachment.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
 class FeedEntrySerializer(serializers.ModelSerializer):
-    """An entry as its reader may see it: the body only with full access, else the tearline."""
+    """An entry as its reader may see it: the body and the attachments only with full access, else
+    the tearline."""
 
     body = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
     acknowledged = serializers.BooleanField(read_only=True)
     acknowledgement_count = serializers.IntegerField(read_only=True)
     author = serializers.StringRelatedField()
@@ -93,11 +111,17 @@ class FeedEntrySerializer(serializers.ModelSerializer):
             "id", "incident", "eoc", "kind", "priority", "title", "body", "tearline", "tlp", "tlp_label", "caveats",
             "occurred_at", "posted_at", "author", "author_agency", "latitude", "longitude", "corrects",
             "source_type", "source_id", "cap_identifier", "cap_sender", "cap_severity", "cap_urgency",
-            "cap_certainty", "acknowledged", "acknowledgement_count",
+            "cap_certainty", "acknowledged", "acknowledgement_count", "attachments",
         ]  # fmt: skip
 
     def get_body(self, entry: FeedEntry) -> str:
         return entry.body if getattr(entry, "full_access", False) else ""
+
+    @extend_schema_field(FeedEntryAttachmentSerializer(many=True))
+    def get_attachments(self, entry: FeedEntry) -> list:
+        if not getattr(entry, "full_access", False):
+            return []
+        return FeedEntryAttachmentSerializer(entry.attachments.all(), many=True, context=self.context).data
 
 
 class PostEntrySerializer(serializers.Serializer):
@@ -114,6 +138,9 @@ class PostEntrySerializer(serializers.Serializer):
     caveats = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     tearline = serializers.CharField(required=False, allow_blank=True, default="")
     corrects = serializers.IntegerField(required=False, allow_null=True, default=None)
+    attachments = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, help_text="PDF, PNG or JPEG files (multipart)."
+    )
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -184,6 +211,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             data = PostEntrySerializer(data=request.data)
             data.is_valid(raise_exception=True)
             values = dict(data.validated_data)
+            attachments = values.pop("attachments")
             corrects_id = values.pop("corrects")
             corrects = None
             if corrects_id:
@@ -193,10 +221,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                 if corrects is None:
                     return Response({"errors": {"corrects": ["No entry of this feed has that id."]}}, status=400)
             entry = feed_services.post_entry(
-                by=request.user, incident=incident, content=feed_services.EntryContent(**values), corrects=corrects
+                by=request.user,
+                incident=incident,
+                content=feed_services.EntryContent(**values),
+                corrects=corrects,
+                attachments=attachments,
             )
             shown = selectors.feed_entries(person=request.user, incident_id=incident.pk).get(pk=entry.pk)
-            return Response(FeedEntrySerializer(shown).data, status=status.HTTP_201_CREATED)
+            return Response(self.entry_data(shown), status=status.HTTP_201_CREATED)
         entries = selectors.feed_entries(
             person=request.user,
             incident_id=incident.pk,
@@ -210,7 +242,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             except ValueError:
                 return Response({"errors": {"after": ["The cursor is the id of the last entry you have."]}}, 400)
         page = self.paginate_queryset(entries)
-        return self.get_paginated_response(FeedEntrySerializer(page, many=True).data)
+        return self.get_paginated_response(FeedEntrySerializer(page, many=True, context={"request": request}).data)
+
+    def entry_data(self, entry: FeedEntry) -> dict:
+        return FeedEntrySerializer(entry, context={"request": self.request}).data
 
 
 class FeedEntryViewSet(viewsets.GenericViewSet):
@@ -234,7 +269,18 @@ class FeedEntryViewSet(viewsets.GenericViewSet):
         entry = self.get_object()
         feed_services.acknowledge_entry(entry=entry, by=request.user)
         scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
-        return Response(FeedEntrySerializer(selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)).data)
+        shown = selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)
+        return Response(FeedEntrySerializer(shown, context={"request": request}).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(response=OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_pk>[0-9]+)", url_name="attachment")
+    def attachment(self, request, pk=None, attachment_pk=None):
+        """An attachment of the entry, as a download; 404 to whoever may read only the tearline."""
+        entry = self.get_object()
+        if not entry.full_access:
+            raise Http404("No such attachment.")
+        attachment = get_object_or_404(entry.attachments, pk=attachment_pk)
+        return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
 
 
 class CapXmlParser(BaseParser):
@@ -284,7 +330,8 @@ class CapImportView(APIView):
         entry, created = import_cap_alert(by=request.user, data=data, incident=incident, eoc=eoc)
         scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
         shown = selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)
-        return Response(FeedEntrySerializer(shown).data, status=status.HTTP_201_CREATED if created else 200)
+        data = FeedEntrySerializer(shown, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED if created else 200)
 
 
 # --- Activation ----------------------------------------------------------------------------------

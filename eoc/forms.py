@@ -14,11 +14,29 @@ from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
 from agencies.models import Agency, Jurisdiction, User
+from agencies.uploads import ALLOWED_WORDS, max_bytes, megabytes
 
 from .models import ActivationLevel, EocStatus, FeedEntry, Incident, ResourceRequest, Task, local_level_label
 from .services.feed import EntryContent
 from .services.incidents import IncidentDetails
 from .services.logistics import SITREP_SECTIONS, RequestDetails, TaskDetails
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (none when not required); the list of uploaded files."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+
 
 WIDGET_CLASSES = {
     forms.Textarea: "usa-textarea",
@@ -29,6 +47,7 @@ WIDGET_CLASSES = {
     forms.CheckboxInput: "usa-checkbox__input",
     forms.ClearableFileInput: "usa-file-input",
     forms.FileInput: "usa-file-input",
+    MultipleFileInput: "usa-file-input",
 }
 ERROR_CLASSES = {"usa-textarea": "usa-input--error", "usa-select": "usa-input--error", "usa-input": "usa-input--error"}
 
@@ -315,6 +334,20 @@ class EntryForm(LocationMixin, USWDSForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What those who may not read the details (an LES entry, say) see instead.",
     )
+    attachments = MultipleFileField(
+        label="Attachments",
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}),
+        help_text=f"{ALLOWED_WORDS}.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The limit is read when the form is made: a deployment may change it.
+        self.fields["attachments"].help_text = (
+            f"{ALLOWED_WORDS}, up to {megabytes(max_bytes())} each; only those who may read the details get "
+            "them. If the entry is refused, choose the files again."
+        )
 
     @classmethod
     def initial_of(cls, entry: FeedEntry) -> dict:

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agencies.markings import MarkedItem
+from agencies.uploads import FILENAME_MAX_LENGTH, content_path
 from agencies.visibility import MarkedQuerySet, person_may_see_anything
 
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
@@ -274,6 +275,29 @@ class FeedEntry(MarkedItem):
     @property
     def is_flash(self) -> bool:
         return self.priority == self.Priority.FLASH
+
+
+def feed_attachment_path(instance: FeedEntryAttachment, filename: str) -> str:
+    return content_path("feed-attachments", instance.sha256)
+
+
+class FeedEntryAttachment(models.Model):
+    """A PDF or image posted with a feed entry, in the same transaction; like its entry it never
+    changes. Served only to those who may read the entry in full."""
+
+    entry = models.ForeignKey(FeedEntry, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=feed_attachment_path)
+    filename = models.CharField(max_length=FILENAME_MAX_LENGTH)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["entry", "pk"]
+        constraints = [models.UniqueConstraint(fields=["entry", "sha256"], name="feed_attachment_once_per_entry")]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class FeedAcknowledgement(models.Model):

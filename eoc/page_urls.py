@@ -18,6 +18,11 @@ urlpatterns = [
     path("incidents/<int:pk>/feed/fragment/", feed.incident_feed_fragment, name="incident-feed-fragment"),
     path("entries/<int:pk>/acknowledge/", feed.entry_acknowledge, name="entry-acknowledge"),
     path("entries/<int:pk>/correct/", feed.entry_correct, name="entry-correct"),
+    path(
+        "entries/<int:entry_pk>/attachments/<int:pk>/",
+        feed.entry_attachment_download,
+        name="entry-attachment-download",
+    ),
     # Situation reports
     path("incidents/<int:pk>/sitreps/", logistics.sitrep_list, name="sitrep-list"),
     path("incidents/<int:pk>/sitreps/new/", logistics.sitrep_create, name="sitrep-create"),

@@ -16,6 +16,7 @@ from .models import (
     EocStatus,
     FeedAcknowledgement,
     FeedEntry,
+    FeedEntryAttachment,
     Incident,
     OperationalPeriod,
     ResourceRequest,
@@ -35,7 +36,8 @@ def feed_entries(
 ) -> QuerySet[FeedEntry]:
     """Entries of one incident's feed, or of an EOC-wide feed (the EOC's own entries and those of its
     open incidents), that the person may see, newest first, annotated with `acknowledged` (by the
-    person) and `acknowledgement_count`."""
+    person) and `acknowledgement_count`, with their attachments (one query for a whole page; shown
+    only where `full_access`)."""
     entries = FeedEntry.objects.visible_to(person)
     if incident_id is not None:
         entries = entries.filter(incident_id=incident_id)
@@ -51,6 +53,7 @@ def feed_entries(
         entries = entries.filter(author_agency_id=agency_id)
     return (
         entries.select_related("author", "author_agency", "incident", "corrects")
+        .prefetch_related(Prefetch("attachments", queryset=FeedEntryAttachment.objects.order_by("pk")))
         .annotate(
             acknowledged=Exists(FeedAcknowledgement.objects.filter(entry=OuterRef("pk"), person=person)),
             acknowledgement_count=Coalesce(

@@ -1,21 +1,25 @@
-"""Writes of the incident feed: post, correct, acknowledge. Entries are never edited or deleted."""
+"""Writes of the incident feed: post (with attachments), correct, acknowledge. Entries are never
+edited or deleted, and their attachments come with them or not at all."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
 from agencies.models import Agency, Role, User
+from agencies.uploads import check_file, sha256_of, store_by_content
 from dissemination.services import record_event
 
 from ..live import announce_entry
-from ..models import FeedAcknowledgement, FeedEntry, Incident
+from ..models import FeedAcknowledgement, FeedEntry, FeedEntryAttachment, Incident, feed_attachment_path
 from .incidents import validate_location
 
 K = FeedEntry.Kind
@@ -23,6 +27,8 @@ P = FeedEntry.Priority
 
 # Entries the fusion center may want to hear of (the liaison app routes them): posted as events.
 NOTEWORTHY_KINDS = {K.WARNING, K.SIGNIFICANT_EVENT}
+
+MAX_ATTACHMENTS = 10
 
 
 @dataclass
@@ -78,6 +84,37 @@ def validate_entry(content: EntryContent, *, incident: Incident | None) -> None:
         raise ValidationError(errors)
 
 
+def check_attachments(uploaded_files: Sequence[UploadedFile]) -> list[FeedEntryAttachment]:
+    """The attachments to save with a new entry (their files not yet stored), after checking every
+    file's content; a ValidationError on `attachments` for the first file refused."""
+    if len(uploaded_files) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            {"attachments": f"An entry may carry at most {MAX_ATTACHMENTS} files; {len(uploaded_files)} were chosen."}
+        )
+    attachments: list[FeedEntryAttachment] = []
+    for uploaded_file in uploaded_files:
+        filename, file_type = check_file(uploaded_file, field="attachments")
+        sha256 = sha256_of(uploaded_file)
+        twin = next((a for a in attachments if a.sha256 == sha256), None)
+        if twin is not None:
+            raise ValidationError({"attachments": f"{filename} is the same file as {twin.filename}: attach it once."})
+        attachments.append(
+            FeedEntryAttachment(
+                filename=filename, content_type=file_type.content_type, size=uploaded_file.size, sha256=sha256
+            )
+        )
+    return attachments
+
+
+def _save_attachments(entry: FeedEntry, attachments: list[FeedEntryAttachment], files: Sequence[UploadedFile]) -> None:
+    for attachment, uploaded_file in zip(attachments, files, strict=True):
+        attachment.entry = entry
+        # Stored under the hash after every check: a refused post leaves no file behind; a failed
+        # commit may leave an unreferenced file, never a row without its file.
+        store_by_content(attachment.file, feed_attachment_path(attachment, attachment.filename), uploaded_file)
+    FeedEntryAttachment.objects.bulk_create(attachments)
+
+
 def _default_audience(eoc: Agency, incident: Incident | None) -> list[Agency]:
     """By default an entry reaches the agencies taking part: the EOC and the incident's supporting agencies."""
     agencies = [eoc]
@@ -93,9 +130,12 @@ def post_entry(
     incident: Incident | None = None,
     eoc: Agency | None = None,
     corrects: FeedEntry | None = None,
+    attachments: Sequence[UploadedFile] = (),
     check_permission: bool = True,
 ) -> FeedEntry:
-    """Post an entry to an incident feed (or the EOC-wide feed when no incident is given).
+    """Post an entry to an incident feed (or the EOC-wide feed when no incident is given), with
+    its attachments (PDF, PNG or JPEG files, checked by content) in the same transaction: if one
+    file is refused, nothing is posted.
 
     Open pages are told after commit; warnings, flash and significant entries also record a
     durable `feed_entry_posted` event for the liaison app.
@@ -106,6 +146,7 @@ def post_entry(
     if check_permission and not may_post_to(by, eoc=eoc, incident=incident):
         raise PermissionDenied("Only coordinators of the agencies taking part in the incident post to its feed.")
     validate_entry(content, incident=incident)
+    checked = check_attachments(attachments)
     with transaction.atomic():
         if incident is not None:
             # Lock the incident so an entry cannot slip in as it closes.
@@ -145,6 +186,8 @@ def post_entry(
         except IntegrityError as error:
             raise ValidationError({"cap": "This CAP alert has already been imported."}) from error
         entry.audience_agencies.set(content.audience_agencies or _default_audience(eoc, incident))
+        if checked:
+            _save_attachments(entry, checked, attachments)
         if content.kind in NOTEWORTHY_KINDS or content.priority == P.FLASH:
             record_event(
                 kind="feed_entry_posted",
@@ -161,9 +204,14 @@ def post_entry(
     return entry
 
 
-def correct_entry(*, entry: FeedEntry, by: User, content: EntryContent) -> FeedEntry:
-    """Correct an entry by posting a new one that references it; the original stays as it was."""
-    return post_entry(by=by, content=content, incident=entry.incident, eoc=entry.eoc, corrects=entry)
+def correct_entry(
+    *, entry: FeedEntry, by: User, content: EntryContent, attachments: Sequence[UploadedFile] = ()
+) -> FeedEntry:
+    """Correct an entry by posting a new one that references it (with its own attachments, if any);
+    the original stays as it was, its attachments too."""
+    return post_entry(
+        by=by, content=content, incident=entry.incident, eoc=entry.eoc, corrects=entry, attachments=attachments
+    )
 
 
 def acknowledge_entry(*, entry: FeedEntry, by: User) -> FeedAcknowledgement:

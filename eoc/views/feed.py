@@ -1,6 +1,6 @@
 """The incident feed on the browser: the feed part of a page (filters, keyset pages, the post form,
 live-update addresses), the fragment a polling page asks for, acknowledging and correcting entries,
-and the EOC-wide feed."""
+downloading their attachments, and the EOC-wide feed."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency
+from agencies.uploads import download_response
 
 from .. import selectors
 from ..forms import EntryForm, FeedFilterForm, add_service_errors
@@ -133,10 +134,12 @@ def entry_correct(request: HttpRequest, pk: int) -> HttpResponse:
     entry = entry_or_404(request.user, pk)
     if not may_post_to(request.user, eoc=entry.eoc, incident=entry.incident):
         raise PermissionDenied("Only coordinators of the agencies taking part in the incident correct its entries.")
-    form = EntryForm(request.POST or None, initial=EntryForm.initial_of(entry))
+    form = EntryForm(request.POST or None, request.FILES or None, initial=EntryForm.initial_of(entry))
     if request.method == "POST" and form.is_valid():
         try:
-            correction = correct_entry(entry=entry, by=request.user, content=form.to_content())
+            correction = correct_entry(
+                entry=entry, by=request.user, content=form.to_content(), attachments=form.cleaned_data["attachments"]
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -148,6 +151,18 @@ def entry_correct(request: HttpRequest, pk: int) -> HttpResponse:
         "eoc/entry_correct.html",
         {"entry": shown or entry, "incident": entry.incident, "form": form, "back": feed_address(entry)},
     )
+
+
+@login_required
+@require_GET
+def entry_attachment_download(request: HttpRequest, entry_pk: int, pk: int) -> FileResponse:
+    """An entry's attachment, as a download, for those who may read the entry in full; whoever may
+    read only its tearline, or nothing, gets a 404."""
+    entry = FeedEntry.objects.visible_to(request.user).filter(pk=entry_pk).first()
+    if entry is None or not entry.full_access:
+        raise Http404("No such attachment.")
+    attachment = get_object_or_404(entry.attachments, pk=pk)
+    return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
 
 
 # --- The EOC-wide feed -----------------------------------------------------------------------
@@ -180,10 +195,12 @@ def eoc_entry_create(request: HttpRequest, pk: int) -> HttpResponse:
     eoc = eoc_or_404(pk)
     if not may_post_to(request.user, eoc=eoc, incident=None):
         raise PermissionDenied(f"Only coordinators of {eoc.name} and liaison officers post to its feed.")
-    form = EntryForm(request.POST)
+    form = EntryForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            entry = post_entry(by=request.user, content=form.to_content(), eoc=eoc)
+            entry = post_entry(
+                by=request.user, content=form.to_content(), eoc=eoc, attachments=form.cleaned_data["attachments"]
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:

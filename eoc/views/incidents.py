@@ -170,10 +170,15 @@ def entry_create(request: HttpRequest, pk: int) -> HttpResponse:
     incident = incident_or_404(request.user, pk)
     if not may_post_to(request.user, eoc=incident.lead_eoc, incident=incident):
         raise PermissionDenied("Only coordinators of the agencies taking part in the incident post to its feed.")
-    form = EntryForm(request.POST)
+    form = EntryForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            entry = post_entry(by=request.user, content=form.to_content(), incident=incident)
+            entry = post_entry(
+                by=request.user,
+                content=form.to_content(),
+                incident=incident,
+                attachments=form.cleaned_data["attachments"],
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
