@@ -24,7 +24,8 @@ from agencies.demo import DemoRegion, seed_region
 from agencies.models import AccountLockout, Agency, Jurisdiction, User
 from dissemination.models import Delivery, Dispatch, WebhookEndpoint
 from eoc.demo import seed_incidents
-from eoc.models import FeedEntry, Incident, ResourceRequest, SituationReport, Task
+from eoc.models import FeedEntry, FeedEntryAttachment, Incident, ResourceRequest, SituationReport, Task
+from eoc.services.feed import EntryContent, post_entry
 from eoc.services.logistics import write_situation_report
 from sharing.demo import seed_products
 from sharing.models import ProductAttachment, RequestForInformation, ThreatProduct
@@ -55,6 +56,8 @@ class World:
     flood: Incident  # Wake County EOC's real incident
     drill: Incident  # Mecklenburg's exercise, seen only by its participants
     feed_entry: FeedEntry
+    feed_attachment: FeedEntryAttachment  # a PDF on a TLP:GREEN entry of the flood
+    les_feed_attachment: FeedEntryAttachment  # a PDF on an LES entry of the flood, with a tearline
     sitrep: SituationReport
     resource_request: ResourceRequest
     task: Task
@@ -96,6 +99,8 @@ def build_world() -> World:
         flood=flood,
         drill=drill,
         feed_entry=flood.entries.order_by("pk").first(),
+        feed_attachment=feed_attachment(flood, people["coordinator"], caveats=[]),
+        les_feed_attachment=feed_attachment(flood, people["liaison"], caveats=["LES"]),
         sitrep=write_situation_report(
             incident=flood,
             period=flood.operational_periods.order_by("-number").first(),
@@ -118,6 +123,21 @@ def build_world() -> World:
             locked_at=timezone.now(),
         ),
     )
+
+
+def feed_attachment(incident: Incident, by: User, *, caveats: list[str]) -> FeedEntryAttachment:
+    entry = post_entry(
+        by=by,
+        incident=incident,
+        content=EntryContent(
+            kind=FeedEntry.Kind.SITUATION_UPDATE,
+            title="Shelter map",
+            caveats=caveats,
+            tearline="Shelters open in Knightdale and Garner." if caveats else "",
+        ),
+        attachments=[SimpleUploadedFile("shelters.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")],
+    )
+    return entry.attachments.get()
 
 
 Args = Callable[[World], Mapping[str, object]]
@@ -162,6 +182,13 @@ def pk(name: str, key: str = "pk") -> Args:
     return lambda world: {key: getattr(world, name).pk}
 
 
+def entry_attachment_args(attachment: FeedEntryAttachment, entry_key: str) -> dict[str, int]:
+    """The browser's route names the entry `entry_pk` and the file `pk`; the API's, `pk` and `attachment_pk`."""
+    if entry_key == "pk":
+        return {"pk": attachment.entry_id, "attachment_pk": attachment.pk}
+    return {"entry_pk": attachment.entry_id, "pk": attachment.pk}
+
+
 # The dissemination pages' objects: the published product's dispatch, an inbox delivery of it to the
 # Wake County coordinator, and a webhook endpoint of the Wake County EOC (made on first use; each test
 # rolls them back).
@@ -194,6 +221,8 @@ def wake_endpoint(world: World) -> WebhookEndpoint:
 NOT_STRICT_AUDIENCE = only(404, "coordinator", "wake.admin")
 RFI_OUTSIDERS = only(404, "rpd.partner")
 NOT_LES_READERS = {**NOT_STRICT_AUDIENCE, "sysadmin": 404}
+# Those who see an LES item's tearline but not its full text (nor its files): no law-enforcement status.
+LES_TEARLINE_READERS = only(404, *WAKE_EOC, "sysadmin")
 
 EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     # --- site -------------------------------------------------------------------------------------
@@ -277,6 +306,17 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     ],
     "eoc:entry-acknowledge": page(405, args=pk("feed_entry")),
     "eoc:entry-correct": page(403, only(200, "coordinator", "liaison"), args=pk("feed_entry")),
+    # An entry's files go to those who may read it in full: an LES entry's not to those without
+    # law-enforcement status, who read its tearline.
+    "eoc:entry-attachment-download": [
+        page(200, args=lambda world: entry_attachment_args(world.feed_attachment, "entry_pk"), label="green"),
+        page(
+            200,
+            LES_TEARLINE_READERS,
+            args=lambda world: entry_attachment_args(world.les_feed_attachment, "entry_pk"),
+            label="les",
+        ),
+    ],
     "eoc:sitrep-list": page(200, args=pk("flood")),
     "eoc:sitrep-create": page(403, only(200, "coordinator"), args=pk("flood")),
     "eoc:sitrep-detail": page(200, args=pk("sitrep")),
@@ -377,6 +417,17 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "incident-feed": api(200, args=pk("flood")),
     "feed-entry-acknowledge": api(405, args=pk("feed_entry")),
     "feed-entry-cap": Expect(200, anonymous=401, args=pk("feed_entry")),
+    # The file itself (application/pdf), to full readers only, as on the page.
+    "feed-entry-attachment": [
+        Expect(200, 401, args=lambda world: entry_attachment_args(world.feed_attachment, "pk"), label="green"),
+        Expect(
+            200,
+            401,
+            LES_TEARLINE_READERS,
+            args=lambda world: entry_attachment_args(world.les_feed_attachment, "pk"),
+            label="les",
+        ),
+    ],
     "sitrep-list": api(200),
     "sitrep-detail": api(200, args=pk("sitrep")),
     "sitrep-publish": api(405, args=pk("sitrep")),

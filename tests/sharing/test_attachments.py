@@ -1,13 +1,10 @@
 """Attachments: PDFs and images checked by content, on drafts only, downloaded only by full readers."""
 
 import hashlib
-import struct
-import zlib
 
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from agencies.markings import Caveat
@@ -17,37 +14,13 @@ from sharing.services.attachments import add_attachment, remove_attachment
 from sharing.services.products import approve_product, create_product, start_update, submit_for_review
 from tests.factories import UserFactory
 from tests.sharing.conftest import content
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png(extra_chunks: bytes = b"") -> bytes:
-    """A real 1x1 PNG image."""
-    header = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-    pixels = _png_chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-    return b"\x89PNG\r\n\x1a\n" + header + extra_chunks + pixels + _png_chunk(b"IEND", b"")
-
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'
-
-
-def upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type=content_type)
+from tests.uploads import HTML, JPEG, PDF, SVG, body, png, png_chunk, stored_files, upload
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def stored_files(media_root) -> list:
-    return [path for path in media_root.rglob("*") if path.is_file()] if media_root.exists() else []
 
 
 @pytest.fixture
@@ -147,7 +120,7 @@ DISGUISED = [
     ("camera", png(), "does not end in .png"),
     ("photo.jpg", JPEG[:20] + b"<script>alert(1)</script>" + JPEG[20:], "web page or script code (<script"),
     ("photo.jpg", JPEG[:20] + b"<?php system($_GET['c']); ?>" + JPEG[20:], "web page or script code (<?php"),
-    ("camera.png", png(_png_chunk(b"tEXt", b"Comment\x00<svg onload=alert(1)>")), "web page or script code (<svg"),
+    ("camera.png", png(png_chunk(b"tEXt", b"Comment\x00<svg onload=alert(1)>")), "web page or script code (<svg"),
     ("site-map.pdf", PDF + b"<HTML><BODY>hello</BODY></HTML>", "web page or script code (<html"),
     ("empty.pdf", b"", "is empty"),
 ]
@@ -261,11 +234,6 @@ def test_an_update_carries_the_attachments_over_and_shares_their_files(
 
 def download_url(attachment) -> str:
     return reverse("sharing:attachment-download", args=[attachment.product_id, attachment.pk])
-
-
-def body(response) -> bytes:
-    """The streamed file; reading it to the end closes the response (and its file) the test client's way."""
-    return b"".join(response.streaming_content)
 
 
 def test_a_full_reader_downloads_the_file_as_an_attachment(client, analyst, supervisor, coordinator, county_eoc):
