@@ -11,11 +11,24 @@ NAVIGATION = [
     ("Products", "sharing:product-list", "all"),
     ("Requests", "sharing:request-list", "all"),
     ("Incidents", "eoc:incident-list", "all"),
-    ("Liaison", "liaison:workspace", "all"),
+    ("Liaison", "liaison:workspace", "liaison"),
     ("Inbox", "dissemination:inbox", "all"),
     ("Locked accounts", "locked-accounts", "admin"),
     ("Admin", "admin:index", "admin"),
 ]
+
+
+def _uses_liaison(user) -> bool:
+    from liaison.selectors import uses_liaison
+
+    return uses_liaison(user)
+
+
+def _liaison_badge(user) -> SimpleLazyObject:
+    """Relays waiting for a liaison officer's decision, counted only when a page shows the navigation."""
+    from liaison.selectors import header_proposed_count
+
+    return SimpleLazyObject(lambda: header_proposed_count(user))
 
 
 def _navigation(request: HttpRequest) -> list[dict]:
@@ -24,6 +37,9 @@ def _navigation(request: HttpRequest) -> list[dict]:
     items = []
     for label, name, audience in NAVIGATION:
         if audience == "admin" and not is_admin:
+            continue
+        # The liaison pages are for the fusion center's people and the EOCs' coordinators and admins.
+        if audience == "liaison" and not _uses_liaison(user):
             continue
         try:
             url = reverse(name)
@@ -34,6 +50,7 @@ def _navigation(request: HttpRequest) -> list[dict]:
                 "label": label,
                 "url": url,
                 "current": request.path == url or (url != "/" and request.path.startswith(url)),
+                "badge": _liaison_badge(user) if audience == "liaison" else None,
             }
         )
     return items

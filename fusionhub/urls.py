@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("sharing.urls")),
     path("", include("eoc.urls")),
     path("", include("dissemination.urls")),
+    path("liaison/", include("liaison.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -10,9 +10,10 @@ class LiaisonConfig(AppConfig):
     def ready(self) -> None:
         from dissemination.registry import register_item_type
 
-        from . import handlers
+        from . import handlers, panels
         from .dissemination import AWARENESS_ITEM, NOTICE
 
         register_item_type(AWARENESS_ITEM)
         register_item_type(NOTICE)
         handlers.register()
+        panels.register()

@@ -1,0 +1,1 @@
+"""The liaison app's browser pages."""
