@@ -27,6 +27,17 @@ from eoc.demo import seed_incidents
 from eoc.models import FeedEntry, FeedEntryAttachment, Incident, ResourceRequest, SituationReport, Task
 from eoc.services.feed import EntryContent, post_entry
 from eoc.services.logistics import write_situation_report
+from liaison.handlers import relay_product_by_rules
+from liaison.models import AwarenessItem, Direction, DutyContact, LiaisonAssignment, Relay, RoutingRule
+from liaison.services import (
+    ENTRY,
+    RuleDetails,
+    Target,
+    assign_liaison,
+    create_rule,
+    relay_by_rule,
+    set_duty_contact,
+)
 from sharing.demo import seed_products
 from sharing.models import ProductAttachment, RequestForInformation, ThreatProduct
 from sharing.services.attachments import add_attachment
@@ -41,6 +52,47 @@ WAKE_EOC = ("coordinator", "wake.admin")
 STAFF = ("wake.admin", "sysadmin")
 
 Status = int | tuple[int, ...]
+
+
+@dataclass
+class LiaisonWorld:
+    """The liaison app's objects: NCISAAC's rules, a proposed relay of the published product to the
+    Wake County EOC, a flood entry relayed back (with its situational-awareness item), the liaison
+    officer's assignment to Wake County and today's contact of the day."""
+
+    rule: RoutingRule
+    proposed_relay: Relay
+    delivered_relay: Relay  # a feed entry of the flood, to NCISAAC
+    awareness_item: AwarenessItem
+    assignment: LiaisonAssignment
+    duty_contact: DutyContact
+
+
+def build_liaison_world(region: DemoRegion, published: ThreatProduct, entry: FeedEntry) -> LiaisonWorld:
+    liaison, wake = region.people["liaison"], region.agencies["WAKE-EOC"]
+    rule = create_rule(by=liaison, details=RuleDetails(name="Products to Wake County", target_eoc=wake))
+    proposed = relay_product_by_rules(published)[0]
+    from_wake = create_rule(
+        by=liaison,
+        details=RuleDetails(
+            name="Wake County's entries", target_eoc=wake, direction=Direction.TO_FUSION_CENTER, mode="automatic"
+        ),
+    )
+    delivered, _ = relay_by_rule(
+        source=entry,
+        source_type=ENTRY,
+        direction=Direction.TO_FUSION_CENTER,
+        rule=from_wake,
+        target=Target(wake, entry.incident),
+    )
+    return LiaisonWorld(
+        rule=rule,
+        proposed_relay=proposed,
+        delivered_relay=delivered,
+        awareness_item=AwarenessItem.objects.get(relay=delivered),
+        assignment=assign_liaison(by=liaison, officer=liaison, eoc=wake, phone="919-555-0142"),
+        duty_contact=set_duty_contact(by=liaison, person=liaison, on_date=timezone.localdate()),
+    )
 
 
 @dataclass
@@ -64,6 +116,7 @@ class World:
     rfi: RequestForInformation  # from the Wake County EOC to the fusion center
     token: AuthToken  # the analyst's
     lockout: AccountLockout
+    liaison: LiaisonWorld
 
     @property
     def people(self) -> dict[str, User]:
@@ -85,6 +138,7 @@ def build_world() -> World:
     people = region.people
     published = ThreatProduct.objects.get(title__startswith="Tropical Storm Helene")
     next_version = start_update(product=published, by=people["analyst"])
+    feed_entry = flood.entries.order_by("pk").first()
     return World(
         region=region,
         published_product=published,
@@ -98,7 +152,7 @@ def build_world() -> World:
         ),
         flood=flood,
         drill=drill,
-        feed_entry=flood.entries.order_by("pk").first(),
+        feed_entry=feed_entry,
         feed_attachment=feed_attachment(flood, people["coordinator"], caveats=[]),
         les_feed_attachment=feed_attachment(flood, people["liaison"], caveats=["LES"]),
         sitrep=write_situation_report(
@@ -122,6 +176,7 @@ def build_world() -> World:
             last_failure_at=timezone.now(),
             locked_at=timezone.now(),
         ),
+        liaison=build_liaison_world(region, published, feed_entry),
     )
 
 
@@ -187,6 +242,10 @@ def entry_attachment_args(attachment: FeedEntryAttachment, entry_key: str) -> di
     if entry_key == "pk":
         return {"pk": attachment.entry_id, "attachment_pk": attachment.pk}
     return {"entry_pk": attachment.entry_id, "pk": attachment.pk}
+
+
+def liaison_pk(name: str) -> Args:
+    return lambda world: {"pk": getattr(world.liaison, name).pk}
 
 
 # The dissemination pages' objects: the published product's dispatch, an inbox delivery of it to the
@@ -449,6 +508,37 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     # --- API: its schema and docs, open to all ------------------------------------------------------
     "api-schema": Expect(200, anonymous=200),
     "api-docs": Expect(200, anonymous=200),
+    # --- liaison (liaison/urls.py) ---------------------------------------------------------------------
+    # For the fusion center's people and the EOCs' coordinators and admins, not for partners. A relay
+    # proposed to an EOC stays with the center until it is delivered; what an EOC sent, it sees.
+    "liaison:workspace": page(200, only(403, "rpd.partner")),
+    "liaison:relay-history": page(200, only(403, "rpd.partner")),
+    "liaison:relay-detail": [
+        page(200, {**only(404, *WAKE_EOC), "rpd.partner": 403}, args=liaison_pk("proposed_relay"), label="proposed"),
+        page(200, only(403, "rpd.partner"), args=liaison_pk("delivered_relay"), label="from-the-eoc"),
+    ],
+    "liaison:relay-approve": page(405, args=liaison_pk("proposed_relay")),
+    # The rejection form: for the center's liaison officers (and system admins).
+    "liaison:relay-reject": page(
+        403, {**only(200, "liaison", "sysadmin"), **only(404, *WAKE_EOC)}, args=liaison_pk("proposed_relay")
+    ),
+    "liaison:relay-acknowledge": page(405, args=liaison_pk("delivered_relay")),
+    # Manual relays are for liaison officers; without a product, the check has nothing to check.
+    "liaison:relay-manual": page(403, only(200, "liaison")),
+    "liaison:relay-check": page(403, only(404, "liaison")),
+    "liaison:rule-list": page(200, only(403, *WAKE_EOC, "rpd.partner")),
+    "liaison:rule-create": page(403, only(200, "liaison", "sysadmin")),
+    "liaison:rule-edit": page(403, only(200, "liaison", "sysadmin"), args=liaison_pk("rule")),
+    "liaison:assignment-list": page(200, only(403, *WAKE_EOC, "rpd.partner")),
+    "liaison:assignment-create": page(405),
+    "liaison:assignment-end": page(405, args=liaison_pk("assignment")),
+    "liaison:duty-contact-set": page(405),
+    "liaison:awareness-list": page(200, only(403, *WAKE_EOC, "rpd.partner")),
+    "liaison:awareness-detail": page(200, only(403, *WAKE_EOC, "rpd.partner"), args=liaison_pk("awareness_item")),
+    "liaison:awareness-start-product": page(405, args=liaison_pk("awareness_item")),
+    "liaison:awareness-reviewed": page(405, args=liaison_pk("awareness_item")),
+    # Coordinators of the agencies taking part in the incident raise requests from it.
+    "liaison:incident-request": page(403, only(200, "coordinator"), args=pk("flood")),
 }
 
 
@@ -491,6 +581,8 @@ def each(status: int, **exceptions: int) -> dict[str, int]:
     return {view: exceptions.get(view, status) for view in ADMIN_VIEWS}
 
 
+OTHER_CENTER = each(403, history=302)
+
 ADMIN_MODELS: dict[str, AdminModel] = {
     # Agencies are deactivated, never deleted; an agency admin sees only their own.
     "agencies.agency": AdminModel(
@@ -516,6 +608,32 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     ),
     "dissemination.delivery": AdminModel(
         obj=inbox_delivery, agency_admin=each(403), system_admin=each(200, add=403, delete=403)
+    ),
+    # The liaison app: the fusion center's liaison officers and admins (and system admins); rules are
+    # saved through the services, the rest is read here and made on the liaison pages. An EOC's admin
+    # finds none of the center's rows (the history page of a row it cannot find sends it back).
+    "liaison.routingrule": AdminModel(
+        obj=lambda world: world.liaison.rule, agency_admin=OTHER_CENTER, system_admin=each(200, delete=403)
+    ),
+    "liaison.liaisonassignment": AdminModel(
+        obj=lambda world: world.liaison.assignment,
+        agency_admin=OTHER_CENTER,
+        system_admin=each(200, add=403, delete=403),
+    ),
+    "liaison.dutycontact": AdminModel(
+        obj=lambda world: world.liaison.duty_contact,
+        agency_admin=OTHER_CENTER,
+        system_admin=each(200, add=403, delete=403),
+    ),
+    "liaison.relay": AdminModel(
+        obj=lambda world: world.liaison.proposed_relay,
+        agency_admin=OTHER_CENTER,
+        system_admin=each(200, add=403, delete=403),
+    ),
+    "liaison.awarenessitem": AdminModel(
+        obj=lambda world: world.liaison.awareness_item,
+        agency_admin=OTHER_CENTER,
+        system_admin=each(200, add=403, delete=403),
     ),
     "knox.authtoken": AdminModel(obj=lambda world: world.token, agency_admin=each(403), system_admin=each(200)),
 }
