@@ -91,7 +91,8 @@ def test_workspace_shows_the_proposed_relay_with_its_marking_check(as_person, li
     assert proposed.source_label in page
     assert f'href="/products/{proposed.source_id}/"' in page
     assert "County EOC — EOC-wide feed" in page
-    assert "TLP:AMBER" in page and "LES" in page
+    assert "TLP:AMBER" in page
+    assert "LES" in page
     assert "Marking check: allowed" in page
     assert "without law-enforcement status get the tearline" in page
     assert "Everything to the county EOC" in page  # the rule that proposed it
@@ -230,10 +231,12 @@ def test_workspace_pages_by_keyset(as_person, liaison_officer, fusion_center, co
     _relays(60, fusion_center=fusion_center, eoc=county_eoc, rule=rule(), person=liaison_officer)
     client = as_person(liaison_officer)
     first = text_of(client.get("/liaison/"))
-    assert "Item 59" in first and "Item 10" not in first
+    assert "Item 59" in first
+    assert "Item 10" not in first
     oldest_shown = Relay.objects.order_by("-pk")[24].pk
     second = text_of(client.get(f"/liaison/?before={oldest_shown}"))
-    assert "Item 34" in second and "Item 59" not in second
+    assert "Item 34" in second
+    assert "Item 59" not in second
 
 
 # --- Routing rules ----------------------------------------------------------------------------------------
@@ -297,7 +300,8 @@ def test_assigning_ending_and_naming_the_contact_of_the_day(as_person, liaison_o
     assert response.status_code == 302
     assignment = LiaisonAssignment.objects.get()
     page = text_of(client.get("/liaison/assignments/"))
-    assert "919-555-0100" in page and "County EOC" in page
+    assert "919-555-0100" in page
+    assert "County EOC" in page
     client.post(f"/liaison/assignments/{assignment.pk}/end/")
     assignment.refresh_from_db()
     assert assignment.ends_at is not None
@@ -359,7 +363,8 @@ def test_a_manual_relay_checks_then_delivers(as_person, liaison_officer, analyst
         {"product": product.pk, "eoc": county_eoc.pk, "note": "Heads up.", "action": "relay"},
     )
     relay = Relay.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/liaison/relays/{relay.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/liaison/relays/{relay.pk}/"
     assert relay.state == Relay.State.DELIVERED
 
 
@@ -412,7 +417,8 @@ def test_awareness_queue_lists_items_and_makes_warnings_stand_out(as_person, ana
     (item,) = awareness(priority="flash")
     page = text_of(as_person(analyst).get("/liaison/awareness/"))
     assert item.title in page
-    assert "fh-awareness--flash" in page and "fh-awareness--warning" in page
+    assert "fh-awareness--flash" in page
+    assert "fh-awareness--warning" in page
     assert item.title not in text_of(as_person(analyst).get("/liaison/awareness/?kind=situation_report"))
 
 
@@ -432,7 +438,8 @@ def test_starting_a_product_from_an_item_opens_the_draft(as_person, analyst, awa
     (item,) = awareness()
     response = as_person(analyst).post(f"/liaison/awareness/{item.pk}/start-product/")
     product = ThreatProduct.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/products/{product.pk}/edit/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/products/{product.pk}/edit/"
     item.refresh_from_db()
     assert item.state == AwarenessItem.State.PRODUCT_STARTED
     again = as_person(analyst).post(f"/liaison/awareness/{item.pk}/start-product/", follow=True)
