@@ -231,3 +231,19 @@ class AccountLockout(models.Model):
 
 def role_group(role: Role) -> Group:
     return Group.objects.get(name=role.label)
+
+
+from .audit_models import ArchivedAuditEntry, AuditAction, AuditEntry, AuditOutcome  # noqa: E402
+
+__all__ = [
+    "AccountLockout",
+    "Agency",
+    "ArchivedAuditEntry",
+    "AuditAction",
+    "AuditEntry",
+    "AuditOutcome",
+    "Jurisdiction",
+    "Role",
+    "User",
+    "role_group",
+]

@@ -12,6 +12,8 @@ from django.utils import timezone
 from knox.models import AuthToken
 from redis.exceptions import RedisError
 
+from .audit import record_audit
+from .audit_models import AuditAction
 from .models import AccountLockout, Agency, Role, User, role_group
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,9 @@ def _check_may_manage(*, admin: User, person: User) -> None:
 def unlock_account(*, person: User, by: User) -> None:
     """Release a locked account and clear its failures."""
     _check_may_manage(admin=by, person=person)
-    AccountLockout.objects.filter(username=normalize_username(person.username)).delete()
+    with transaction.atomic():
+        AccountLockout.objects.filter(username=normalize_username(person.username)).delete()
+        record_audit(action=AuditAction.ACCOUNT_UNLOCKED, person=by, item=person)
 
 
 def locked_people_for(*, admin: User):
@@ -148,6 +152,8 @@ def set_agency_active(*, agency: Agency, is_active: bool, by: User) -> Agency:
             # Browser sessions end on their next request (SessionLimitsMiddleware checks the
             # agency); API tokens are revoked here.
             AuthToken.objects.filter(user__agency=agency).delete()
+        action = AuditAction.AGENCY_ACTIVATED if is_active else AuditAction.AGENCY_DEACTIVATED
+        record_audit(action=action, person=by, item=agency)
     return agency
 
 
@@ -164,7 +170,18 @@ def set_roles(*, person: User, roles: set[Role], by: User) -> User:
         User.objects.filter(pk=person.pk).update(is_staff=is_staff, is_superuser=is_superuser)
         person.is_staff, person.is_superuser = is_staff, is_superuser
         person.__dict__.pop("roles", None)
+        if roles != current:
+            record_audit(
+                action=AuditAction.ROLES_CHANGED,
+                person=by,
+                item=person,
+                detail={"from": _role_labels(current), "to": _role_labels(roles)},
+            )
     return person
+
+
+def _role_labels(roles: set[Role]) -> list[str]:
+    return [role.label for role in Role if role in roles]
 
 
 def create_api_token(*, person: User) -> tuple[AuthToken, str]:
@@ -204,6 +221,12 @@ def create_person(
         else:
             person.set_unusable_password()
         person.save()
+        record_audit(
+            action=AuditAction.PERSON_ADDED,
+            person=by,
+            item=person,
+            detail={"agency": agency.acronym, "fields": sorted(fields)},
+        )
         set_roles(person=person, roles=roles, by=by)
     return person
 
@@ -221,11 +244,19 @@ def update_person(
     if person.pk == by.pk and fields.get("is_active") is False:
         raise ValidationError({"is_active": "You cannot deactivate your own account."})
     with transaction.atomic():
+        changed = sorted(name for name, value in fields.items() if getattr(person, name) != value)
         for name, value in fields.items():
             setattr(person, name, value)
         if password:
             person.set_password(password)
         person.save()
+        if changed or password:
+            detail: dict = {"fields": changed}
+            # Status changes are recorded with their new value; other values are the person's own.
+            detail.update({name: fields[name] for name in ("is_active", "is_law_enforcement") if name in changed})
+            if password:
+                detail["password"] = "set"
+            record_audit(action=AuditAction.PERSON_CHANGED, person=by, item=person, detail=detail)
         if roles is not None:
             set_roles(person=person, roles=roles, by=by)
         if fields.get("is_active") is False:

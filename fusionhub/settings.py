@@ -42,7 +42,8 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, whose site records every admin change in the audit trail.
+    "agencies.admin_apps.AuditedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -141,6 +142,14 @@ SIGN_IN_ADDRESS_WINDOW = timedelta(minutes=env.int("SIGN_IN_ADDRESS_WINDOW_MINUT
 # CJIS AC-11 session lock after 30 minutes idle; IA-11 a new sign-in at least every 12 hours.
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30))
 SESSION_MAX_AGE = timedelta(hours=env.int("SESSION_MAX_AGE_HOURS", default=12))
+
+# CJIS AU-11: audit entries are kept at least a year; older ones are moved to the archive table
+# (never deleted) by a daily beat task.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if AUDIT_RETENTION_DAYS < 365:
+    raise ImproperlyConfigured(
+        f"AUDIT_RETENTION_DAYS must be at least 365 (audit entries are kept a year), not {AUDIT_RETENTION_DAYS}."
+    )
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())
@@ -295,6 +304,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-dispatches": {"task": "dissemination.sweep_dispatches", "schedule": 60.0},
     "sweep-deliveries": {"task": "dissemination.sweep_deliveries", "schedule": 60.0},
     "send-digests": {"task": "dissemination.send_digests", "schedule": crontab(hour=DIGEST_HOUR, minute=0)},
+    "archive-audit-entries": {"task": "agencies.archive_audit_entries", "schedule": crontab(hour=3, minute=30)},
     "record-worker-heartbeat": {
         "task": "fusionhub.record_worker_heartbeat",
         "schedule": crontab(minute="*"),

@@ -17,6 +17,20 @@ def _fast_password_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database may be emptied between transactional tests (Django's flush truncates every
+    table); the audit trail's trigger refuses TRUNCATE everywhere else (agencies migration 0004)."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" SET fusionhub.audit_allow_truncate = \'on\'')
+        # The setting applies to sessions that start from now on.
+        connection.close()
+
+
 @pytest.fixture
 def state(db):
     return JurisdictionFactory(name="North Carolina", kind=Jurisdiction.Kind.STATE, fips_code="37")

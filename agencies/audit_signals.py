@@ -1,0 +1,36 @@
+"""Sign-ins, failed sign-ins and sign-outs into the audit trail, from Django's own auth signals, so
+every way in (the sign-in page, the admin's, the API token endpoint) is recorded the same."""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from . import services
+from .audit import record_audit
+from .audit_models import AuditAction, AuditOutcome
+from .models import User
+
+
+@receiver(user_logged_in, dispatch_uid="audit-sign-in")
+def audit_sign_in(sender, request, user, **kwargs):
+    record_audit(action=AuditAction.SIGN_IN, person=user, request=request)
+
+
+@receiver(user_logged_out, dispatch_uid="audit-sign-out")
+def audit_sign_out(sender, request, user, **kwargs):
+    if user is not None:
+        record_audit(action=AuditAction.SIGN_OUT, person=user, request=request)
+
+
+@receiver(user_login_failed, dispatch_uid="audit-sign-in-failed")
+def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
+    username = services.normalize_username(str(credentials.get("username") or ""))[:150]
+    # The person the name belongs to, if any, so that their agency's admin sees the attempt.
+    person = User.objects.filter(username=username).only("pk", "username", "agency_id").first() if username else None
+    detail = {"username": username}
+    if username and services.is_account_locked(username=username):
+        detail["reason"] = "account locked"
+    record_audit(
+        action=AuditAction.SIGN_IN_FAILED, person=person, outcome=AuditOutcome.FAILURE, request=request, detail=detail
+    )
