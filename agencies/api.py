@@ -12,8 +12,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from . import services
+from .audit import record_audit
 from .backends import client_address
-from .models import Agency, Jurisdiction, Role, User
+from .models import Agency, AuditAction, Jurisdiction, Role, User
 
 
 class JurisdictionSerializer(serializers.ModelSerializer):
@@ -180,6 +181,7 @@ class TokenView(APIView):
             )
             return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_401_UNAUTHORIZED)
         instance, token = services.create_api_token(person=user)
+        record_audit(action=AuditAction.SIGN_IN, person=user, request=request, detail={"via": "api token"})
         return Response({"token": token, "expiry": instance.expiry})
 
     @extend_schema(request=None, responses={204: None})
@@ -190,6 +192,7 @@ class TokenView(APIView):
                 status=status.HTTP_401_UNAUTHORIZED,
             )
         services.revoke_api_token(person=request.user, token_key=request.auth.token_key)
+        record_audit(action=AuditAction.SIGN_OUT, person=request.user, request=request, detail={"via": "api token"})
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_permissions(self):

@@ -99,13 +99,13 @@ def record_audit(
 
 
 @contextmanager
-def recording_denial(request: HttpRequest, *, action: str, item: ItemRef) -> Iterator[None]:
+def recording_denial(request: HttpRequest, *, action: str, item: ItemRef, detail: dict | None = None) -> Iterator[None]:
     """Record a refused access (the 404 of an item the person may not see, or that does not exist)
     and let the refusal go on to the person."""
     try:
         yield
     except Http404:
-        record_audit(action=action, item=item, outcome=AuditOutcome.DENIED, request=request)
+        record_audit(action=action, item=item, outcome=AuditOutcome.DENIED, request=request, detail=detail)
         raise
 
 

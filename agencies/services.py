@@ -255,7 +255,7 @@ def update_person(
             # Status changes are recorded with their new value; other values are the person's own.
             detail.update({name: fields[name] for name in ("is_active", "is_law_enforcement") if name in changed})
             if password:
-                detail["password"] = "set"
+                detail["password_changed"] = True
             record_audit(action=AuditAction.PERSON_CHANGED, person=by, item=person, detail=detail)
         if roles is not None:
             set_roles(person=person, roles=roles, by=by)

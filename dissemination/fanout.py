@@ -17,8 +17,9 @@ from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from agencies.audit import record_audit
 from agencies.markings import TLP, Caveat
-from agencies.models import Agency, User
+from agencies.models import Agency, AuditAction, User
 from agencies.visibility import recipients_of
 
 from .models import Delivery, Dispatch, NotificationPreference, WebhookEndpoint
@@ -155,7 +156,7 @@ def fan_out(*, dispatch_id: int) -> bool:
         ).update(state=Dispatch.State.FANNING_OUT, started_at=timezone.now())
         if not claimed:
             return False
-        dispatch = Dispatch.objects.get(pk=dispatch_id)
+        dispatch = Dispatch.objects.select_related("created_by").get(pk=dispatch_id)
         item = load_item(dispatch.item_type, dispatch.item_id)
         people = recipients_for(dispatch, item)
         total = people.count()
@@ -169,8 +170,24 @@ def fan_out(*, dispatch_id: int) -> bool:
                                    Delivery.State.PENDING)  # fmt: skip
                 done = Delivery.objects.filter(dispatch=dispatch, channel=Delivery.Channel.INBOX).count()
                 Dispatch.objects.filter(pk=dispatch_id).update(recipients_done=done)
-        Delivery.objects.bulk_create(_endpoints_for(dispatch, item), ignore_conflicts=True)
-        Dispatch.objects.filter(pk=dispatch_id).update(state=Dispatch.State.FANNED_OUT, finished_at=timezone.now())
+        endpoints = _endpoints_for(dispatch, item)
+        Delivery.objects.bulk_create(endpoints, ignore_conflicts=True)
+        with transaction.atomic():
+            Dispatch.objects.filter(pk=dispatch_id).update(state=Dispatch.State.FANNED_OUT, finished_at=timezone.now())
+            # One entry per dispatch (the deliveries are the per-recipient record).
+            record_audit(
+                action=AuditAction.DISSEMINATE,
+                person=dispatch.created_by,
+                agency=dispatch.originating_agency_id,
+                item=item,
+                detail={
+                    "dispatch": dispatch.pk,
+                    "dispatch_action": dispatch.action,
+                    "recipients": total,
+                    "webhook_endpoints": len(endpoints),
+                    "reason": dispatch.reason[:500],
+                },
+            )
     forget_unread_counts()
     # The inboxes have it now; email and webhooks go through the sending queue, at their own pace.
     queue_sending(dispatch_id=dispatch_id)

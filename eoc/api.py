@@ -17,7 +17,8 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.models import Agency, Jurisdiction
+from agencies.audit import ItemRef, record_audit
+from agencies.models import Agency, AuditAction, AuditOutcome, Jurisdiction
 from agencies.uploads import download_response
 
 from . import selectors
@@ -242,6 +243,12 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             except ValueError:
                 return Response({"errors": {"after": ["The cursor is the id of the last entry you have."]}}, 400)
         page = self.paginate_queryset(entries)
+        record_audit(
+            action=AuditAction.VIEW,
+            item=incident,
+            request=request,
+            detail={"feed": "api", "entries": [entry.pk for entry in page]},
+        )
         return self.get_paginated_response(FeedEntrySerializer(page, many=True, context={"request": request}).data)
 
     def entry_data(self, entry: FeedEntry) -> dict:
@@ -256,11 +263,30 @@ class FeedEntryViewSet(viewsets.GenericViewSet):
             "incident", "eoc__jurisdiction", "corrects"
         )
 
+    def get_object(self) -> FeedEntry:
+        try:
+            return super().get_object()
+        except Http404:
+            record_audit(
+                action=AuditAction.EXPORT if self.action == "cap" else AuditAction.VIEW,
+                item=ItemRef.of(FeedEntry, self.kwargs.get("pk")),
+                outcome=AuditOutcome.DENIED,
+                request=self.request,
+                detail={"api": self.action},
+            )
+            raise
+
     @extend_schema(responses={(200, "application/cap+xml"): OpenApiResponse(response=OpenApiTypes.STR)})
     @action(detail=True, methods=["get"])
     def cap(self, request, pk=None):
         """The entry as a CAP 1.2 alert (warnings and other entries alike)."""
         entry = self.get_object()
+        record_audit(
+            action=AuditAction.EXPORT,
+            item=entry,
+            request=request,
+            detail={"format": "cap", "access": "full" if entry.full_access else "tearline"},
+        )
         return HttpResponse(entry_to_cap(entry, full_access=entry.full_access), content_type="application/cap+xml")
 
     @extend_schema(request=None, responses={200: FeedEntrySerializer})

@@ -12,8 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from agencies.audit import ItemRef, record_audit
 from agencies.markings import TLP, Caveat
-from agencies.models import Agency, Jurisdiction, User
+from agencies.models import Agency, AuditAction, AuditOutcome, Jurisdiction, User
 
 from . import selectors, stix
 from .models import InformationNeed, ThreatProduct
@@ -338,6 +339,13 @@ class ProductViewSet(
         try:
             return self._visible().get(pk=int(self.kwargs["pk"]))
         except (ThreatProduct.DoesNotExist, ValueError):
+            record_audit(
+                action=AuditAction.EXPORT if self.action == "stix" else AuditAction.VIEW,
+                item=ItemRef.of(ThreatProduct, self.kwargs["pk"]),
+                outcome=AuditOutcome.DENIED,
+                request=self.request,
+                detail={"api": self.action},
+            )
             raise Http404("No such product.") from None
 
     def _shown(self, product: ThreatProduct, code: int = status.HTTP_200_OK) -> Response:
@@ -355,10 +363,25 @@ class ProductViewSet(
     def list(self, request):
         filters = ProductFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self._page(selectors.product_list(person=request.user, filters=filters.to_filters()))
+        product_filters = filters.to_filters()
+        response = self._page(selectors.product_list(person=request.user, filters=product_filters))
+        if product_filters.q:
+            record_audit(
+                action=AuditAction.SEARCH,
+                request=request,
+                detail={"q": product_filters.q, "api": "list", "results": response.data.get("count")},
+            )
+        return response
 
     def retrieve(self, request, pk=None):
-        return Response(ProductSerializer(self.get_object(), context=self.get_serializer_context()).data)
+        product = self.get_object()
+        record_audit(
+            action=AuditAction.VIEW,
+            item=product,
+            request=request,
+            detail={"api": "retrieve", "access": "full" if product.full_access else "tearline"},
+        )
+        return Response(ProductSerializer(product, context=self.get_serializer_context()).data)
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer})
     def create(self, request):
@@ -454,5 +477,11 @@ class ProductViewSet(
         """The product version as a STIX 2.1 bundle (`application/stix+json;version=2.1`)."""
         product = self.get_object()
         bundle = stix.product_bundle(product, full_access=product.full_access)
+        record_audit(
+            action=AuditAction.EXPORT,
+            item=product,
+            request=request,
+            detail={"format": "stix", "access": "full" if product.full_access else "tearline"},
+        )
         as_stix = isinstance(request.accepted_renderer, StixRenderer)
         return Response(bundle, content_type=stix.MEDIA_TYPE if as_stix else None)

@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from agencies.models import User
+from agencies.audit import ItemRef, record_audit, recording_denial
+from agencies.models import AuditAction, User
 from agencies.uploads import ALLOWED_WORDS, download_response
 
 from .models import ThreatProduct
@@ -41,11 +42,20 @@ def _back_to(product: ThreatProduct) -> str:
 @require_GET
 def attachment_download(request: HttpRequest, product_pk: int, pk: int) -> FileResponse:
     """The file, as a download. Whoever may read only the tearline, or nothing, gets a 404."""
-    product = _visible_product_or_404(request.user, product_pk)
-    if not product.full_access:
-        raise Http404("No such attachment.")
+    refused = ItemRef.of(ThreatProduct, product_pk)
+    with recording_denial(request, action=AuditAction.DOWNLOAD, item=refused, detail={"attachment_id": pk}):
+        product = _visible_product_or_404(request.user, product_pk)
+        if not product.full_access:
+            raise Http404("No such attachment.")
     attachment = get_object_or_404(product.attachments, pk=pk)
-    return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+    response = download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+    record_audit(
+        action=AuditAction.DOWNLOAD,
+        item=product,
+        request=request,
+        detail={"attachment": attachment.filename, "attachment_id": attachment.pk},
+    )
+    return response
 
 
 @login_required

@@ -26,7 +26,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         name = connection.settings_dict["NAME"]
         with connection.cursor() as cursor:
-            cursor.execute(f'ALTER DATABASE "{name}" SET fusionhub.audit_allow_truncate = \'on\'')
+            cursor.execute(f"ALTER DATABASE \"{name}\" SET fusionhub.audit_allow_truncate = 'on'")
         # The setting applies to sessions that start from now on.
         connection.close()
 

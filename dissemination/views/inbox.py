@@ -10,6 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agencies.audit import ItemRef, record_audit, recording_denial
+from agencies.models import AuditAction
+
 from .. import inbox as services
 from .. import selectors
 from ..forms import InboxFilterForm, NotificationPreferenceForm, add_service_errors
@@ -41,9 +44,17 @@ def _own_delivery_or_404(request: HttpRequest, pk: int) -> Delivery:
 @login_required
 def inbox_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Open the item a delivery carried: the delivery is read from now on."""
-    delivery = _own_delivery_or_404(request, pk)
+    with recording_denial(request, action=AuditAction.OPEN, item=ItemRef.of(Delivery, pk)):
+        delivery = _own_delivery_or_404(request, pk)
     services.mark_read(delivery=delivery, by=request.user)
     [(_, item)] = selectors.with_items([delivery])
+    dispatch = delivery.dispatch
+    record_audit(
+        action=AuditAction.OPEN,
+        item=ItemRef(dispatch.item_type, dispatch.item_id, item.summary.number if item.summary else ""),
+        request=request,
+        detail={"delivery": delivery.pk, "full_text": delivery.is_full_text},
+    )
     if not item.path:
         messages.warning(request, "This item is no longer on the site.")
         return redirect("dissemination:inbox")

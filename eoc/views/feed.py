@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from agencies.models import Agency
+from agencies.audit import record_audit
+from agencies.models import Agency, AuditAction
 from agencies.uploads import download_response
 
 from .. import selectors
@@ -47,6 +48,7 @@ def feed_context(
     filters = filter_form.filters()
     before = positive_int(request.GET.get("before"))
     page = selectors.feed_page(selectors.feed_entries(person=person, **scope, **filters), before=before)
+    _record_feed_view(request, incident=incident, eoc=eoc, entries=page.entries, part="page")
     may_post = may_post_here(person, incident=incident, eoc=eoc)
     query = urlencode({name: request.GET[name] for name in FILTER_FIELDS if request.GET.get(name)})
     if incident is not None:
@@ -76,17 +78,32 @@ def feed_context(
     }
 
 
+def _record_feed_view(
+    request: HttpRequest, *, incident: Incident | None, eoc: Agency | None, entries: list[FeedEntry], part: str
+) -> None:
+    """One audit entry per feed page shown (not one per entry), naming the entries it showed."""
+    record_audit(
+        action=AuditAction.VIEW,
+        item=incident if incident is not None else eoc,
+        request=request,
+        detail={"feed": part, "entries": [entry.pk for entry in entries]},
+    )
+
+
 def _fragment(request: HttpRequest, *, incident: Incident | None, eoc: Agency | None) -> HttpResponse:
     """The entries a polling page has not seen (`?after=<id>`), newest first, as the feed's list items."""
     person = request.user
     filter_form = FeedFilterForm(request.GET, agencies=Agency.objects.all())
     entries = selectors.feed_entries(person=person, **_scope(incident, eoc), **filter_form.filters())
     after = positive_int(request.GET.get("after")) or 0
+    new_entries = selectors.feed_entries_after(entries, after=after)
+    if new_entries:
+        _record_feed_view(request, incident=incident, eoc=eoc, entries=new_entries, part="update")
     response = render(
         request,
         "eoc/includes/feed_entries.html",
         {
-            "entries": selectors.feed_entries_after(entries, after=after),
+            "entries": new_entries,
             "may_post": may_post_here(person, incident=incident, eoc=eoc),
         },
     )

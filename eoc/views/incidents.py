@@ -10,7 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from agencies.models import Role
+from agencies.audit import ItemRef, record_audit
+from agencies.models import AuditAction, AuditOutcome, Role
 
 from .. import selectors
 from ..forms import (
@@ -81,6 +82,9 @@ def incident_page(request: HttpRequest, pk: int, **forms) -> HttpResponse:
     try:
         incident = selectors.incident_detail(person=request.user, pk=pk)
     except Incident.DoesNotExist:
+        record_audit(
+            action=AuditAction.VIEW, item=ItemRef.of(Incident, pk), outcome=AuditOutcome.DENIED, request=request
+        )
         raise Http404("No such incident.") from None
     coordinating = is_coordinator_of(request.user, incident.lead_eoc_id)
     periods = list(incident.operational_periods.all())

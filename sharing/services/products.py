@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import Value
 from django.utils import timezone
 
+from agencies.audit import record_audit
 from agencies.markings import TLP, Caveat
-from agencies.models import Agency, Jurisdiction, Role, User
+from agencies.models import Agency, AuditAction, Jurisdiction, Role, User
 from dissemination.models import Dispatch
 from dissemination.services import create_dispatch, record_event
 
@@ -207,6 +208,36 @@ def _audience_has_people_without_law_enforcement_status(content: ProductContent,
     return named_without or people.filter(agency__in=matched).exists()
 
 
+MARKING_FIELDS = ("tlp", "caveats")
+AUDIENCE_FIELDS = ("audience_levels", "audience_disciplines")
+AUDIENCE_RELATIONS = ("audience_agencies", "audience_jurisdictions", "audience_people")
+
+
+def _markings_and_audience(product: ThreatProduct) -> tuple[dict, dict]:
+    """The product's markings and audience as they are stored, in plain values for the audit trail."""
+    markings = {"tlp": product.tlp, "caveats": sorted(product.caveats)}
+    audience = {name: sorted(getattr(product, name)) for name in AUDIENCE_FIELDS}
+    audience.update({name: sorted(getattr(product, name).values_list("pk", flat=True)) for name in AUDIENCE_RELATIONS})
+    return markings, audience
+
+
+def _record_marking_changes(product: ThreatProduct, by: User, before: tuple[dict, dict]) -> None:
+    """One audit entry when the markings changed, one when the audience did, each with before and after."""
+    after = _markings_and_audience(product)
+    for action, old, new in (
+        (AuditAction.MARKINGS_CHANGED, before[0], after[0]),
+        (AuditAction.AUDIENCE_CHANGED, before[1], after[1]),
+    ):
+        if old != new:
+            changed = [name for name in new if old[name] != new[name]]
+            record_audit(
+                action=action,
+                person=by,
+                item=product,
+                detail={"from": {n: old[n] for n in changed}, "to": {n: new[n] for n in changed}},
+            )
+
+
 def _apply(product: ThreatProduct, content: ProductContent) -> None:
     for name in ProductContent.SCALAR_FIELDS:
         setattr(product, name, getattr(content, name))
@@ -268,11 +299,13 @@ def edit_product(*, product: ThreatProduct, by: User, content: ProductContent) -
     with transaction.atomic(durable=True):
         product = _lock(product)
         next_state(product.state, A.EDITED)
+        before = _markings_and_audience(product)
         _apply(product, content)
         product.save()
         _save_relations(product, content)
         _refresh_search(product)
         _record(product, A.EDITED, by)
+        _record_marking_changes(product, by, before)
     return product
 
 
@@ -344,6 +377,12 @@ def approve_product(*, product: ThreatProduct, reviewer: User, comment: str = ""
             product.review_by = (now + CRIMINAL_INTELLIGENCE_RETENTION).date()
         product.save()
         _record(product, A.APPROVED, reviewer, comment)
+        record_audit(
+            action=AuditAction.UPDATE if previous is not None else AuditAction.PUBLISH,
+            person=reviewer,
+            item=product,
+            detail={"version": product.version, "tlp": product.tlp, "caveats": product.caveats},
+        )
         action = Dispatch.Action.UPDATE if previous is not None else Dispatch.Action.PUBLISH
         create_dispatch(
             item=product,
@@ -405,6 +444,7 @@ def retract_product(*, product: ThreatProduct, by: User, reason: str) -> ThreatP
         product.retraction_reason = reason
         product.save(update_fields=["state", "retracted_at", "retraction_reason", "updated_at"])
         _record(product, A.RETRACTED, by, reason)
+        record_audit(action=AuditAction.RETRACT, person=by, item=product, detail={"reason": reason[:500]})
         create_dispatch(
             item=product,
             action=Dispatch.Action.RETRACT,
