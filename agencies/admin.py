@@ -9,7 +9,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 
 from . import services
-from .models import AccountLockout, Agency, Jurisdiction, Role, User
+from .models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, Role, User
 
 admin.site.site_header = "FusionHub administration"
 admin.site.site_title = "FusionHub admin"
@@ -186,5 +186,41 @@ class AccountLockoutAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return getattr(request.user, "is_system_admin", False)
 
+
+class AuditRecordAdmin(admin.ModelAdmin):
+    """The audit trail, for system admins to read: no one adds, changes or deletes an entry (and the
+    database refuses it anyway)."""
+
+    list_display = ["at", "username", "agency", "action", "item_type", "item_label", "outcome", "address"]
+    list_filter = ["action", "outcome"]
+    search_fields = ["username", "item_label"]
+    list_select_related = ["agency"]
+    show_full_result_count = False
+    date_hierarchy = "at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def get_actions(self, request):
+        return {}
+
+    def has_module_permission(self, request):
+        return getattr(request.user, "is_system_admin", False)
+
+    def has_view_permission(self, request, obj=None):
+        return getattr(request.user, "is_system_admin", False)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(AuditEntry, AuditRecordAdmin)
+admin.site.register(ArchivedAuditEntry, AuditRecordAdmin)
 
 admin.site.unregister(Group)

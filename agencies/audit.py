@@ -40,6 +40,8 @@ class ItemRef:
             item_id = int(pk)
         except (TypeError, ValueError):
             item_id = None
+        if item_id is not None and not -(2**63) <= item_id < 2**63:
+            item_id = None  # no row has such an id; the label keeps what was asked for
         return cls(model._meta.label_lower, item_id, label or ("" if item_id is not None else str(pk)[:LABEL_LENGTH]))
 
 
@@ -200,7 +202,8 @@ def audit_csv_rows(entries: models.QuerySet[AuditEntry]) -> Iterator[str]:
     yield writer.writerow(CSV_HEADER)
     for entry in entries.iterator(chunk_size=2000):
         yield writer.writerow(
-            [
+            _safe_cell(value)
+            for value in [
                 entry.pk,
                 timezone.localtime(entry.at).isoformat(),
                 entry.action,
@@ -213,15 +216,16 @@ def audit_csv_rows(entries: models.QuerySet[AuditEntry]) -> Iterator[str]:
                 entry.item_label,
                 entry.address or "",
                 entry.user_agent,
-                _csv_detail(entry.detail),
+                "; ".join(f"{key}={value}" for key, value in entry.detail.items()),
             ]
         )
 
 
-def _csv_detail(detail: dict) -> str:
-    text = "; ".join(f"{key}={value}" for key, value in detail.items())
-    # A spreadsheet must never run a cell as a formula.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+def _safe_cell(value):
+    # A spreadsheet must never run a cell as a formula (a username or search typed as "=…").
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return f"'{value}"
+    return value
 
 
 ACCESS_ACTIONS = (AuditAction.VIEW, AuditAction.DOWNLOAD, AuditAction.EXPORT, AuditAction.OPEN)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import audit_views, views
 
 urlpatterns = [
     path("sign-in/", views.SignInView.as_view(), name="sign-in"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("profile/tokens/<str:token_key>/revoke/", views.revoke_token, name="revoke-token"),
     path("people/locked/", views.locked_accounts, name="locked-accounts"),
     path("people/<int:pk>/unlock/", views.unlock, name="unlock-account"),
+    path("audit/", audit_views.audit_trail, name="audit-trail"),
+    path("audit/export.csv", audit_views.audit_export, name="audit-export"),
 ]

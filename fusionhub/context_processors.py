@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Liaison", "liaison:workspace", "liaison"),
     ("Inbox", "dissemination:inbox", "all"),
     ("Locked accounts", "locked-accounts", "admin"),
+    ("Audit trail", "audit-trail", "admin"),
     ("Admin", "admin:index", "admin"),
 ]
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from agencies.demo import DemoRegion, seed_region
-from agencies.models import AccountLockout, Agency, Jurisdiction, User
+from agencies.models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, User
 from dissemination.models import Delivery, Dispatch, WebhookEndpoint
 from eoc.demo import seed_incidents
 from eoc.models import FeedEntry, FeedEntryAttachment, Incident, ResourceRequest, SituationReport, Task
@@ -117,6 +117,8 @@ class World:
     token: AuthToken  # the analyst's
     lockout: AccountLockout
     liaison: LiaisonWorld
+    audit_entry: AuditEntry  # the publishing of the first product
+    archived_audit_entry: ArchivedAuditEntry
 
     @property
     def people(self) -> dict[str, User]:
@@ -177,6 +179,10 @@ def build_world() -> World:
             locked_at=timezone.now(),
         ),
         liaison=build_liaison_world(region, published, feed_entry),
+        audit_entry=AuditEntry.objects.order_by("pk").first(),
+        archived_audit_entry=ArchivedAuditEntry.objects.create(
+            id=0, at=timezone.now() - datetime.timedelta(days=400), action="sign_in", username="analyst"
+        ),
     )
 
 
@@ -296,6 +302,9 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "revoke-token": page(405, args=lambda world: {"token_key": world.token.token_key}),
     "locked-accounts": page(403, only(200, *STAFF)),
     "unlock-account": page(405, args=lambda world: {"pk": world.people["analyst2"].pk}),
+    # The audit trail: system admins read all of it, agency admins their own agency's people's.
+    "audit-trail": page(403, only(200, *STAFF)),
+    "audit-export": page(403, only(200, *STAFF)),
     # --- threat products (sharing/product_urls.py) -------------------------------------------------
     "sharing:product-list": page(200),
     "sharing:product-create": page(403, only(200, "analyst", "supervisor")),
@@ -633,6 +642,15 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "liaison.awarenessitem": AdminModel(
         obj=lambda world: world.liaison.awareness_item,
         agency_admin=OTHER_CENTER,
+        system_admin=each(200, add=403, delete=403),
+    ),
+    # The audit trail: read by system admins in the admin, never added to, changed or deleted by hand.
+    "agencies.auditentry": AdminModel(
+        obj=lambda world: world.audit_entry, agency_admin=each(403), system_admin=each(200, add=403, delete=403)
+    ),
+    "agencies.archivedauditentry": AdminModel(
+        obj=lambda world: world.archived_audit_entry,
+        agency_admin=each(403),
         system_admin=each(200, add=403, delete=403),
     ),
     "knox.authtoken": AdminModel(obj=lambda world: world.token, agency_admin=each(403), system_admin=each(200)),
