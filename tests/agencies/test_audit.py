@@ -47,9 +47,13 @@ def test_record_audit_is_one_insert_with_person_item_agency_address_and_user_age
 
 
 def test_an_entry_written_in_a_transaction_that_rolls_back_is_not_kept(analyst):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        record_audit(action=AuditAction.PUBLISH, person=analyst)
-        raise RuntimeError("the work failed")
+    def failing_work():
+        with transaction.atomic():
+            record_audit(action=AuditAction.PUBLISH, person=analyst)
+            raise RuntimeError("the work failed")
+
+    with pytest.raises(RuntimeError):
+        failing_work()
     assert not AuditEntry.objects.filter(action=AuditAction.PUBLISH).exists()
 
 
