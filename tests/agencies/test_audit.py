@@ -468,4 +468,3 @@ def test_a_person_with_audit_entries_cannot_be_deleted(analyst, entry):
 
     with pytest.raises(ProtectedError):
         analyst.delete()
-
