@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -168,6 +169,8 @@ class TokenView(APIView):
         if errors:
             return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
         if services.is_address_throttled(address=client_address(request)):
+            # Refused before the password is checked: a failed sign-in all the same (audited).
+            user_login_failed.send(sender=__name__, credentials={"username": username}, request=request._request)
             return Response(
                 {"errors": {"non_field_errors": [services.ADDRESS_THROTTLED_MESSAGE]}},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,

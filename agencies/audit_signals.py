@@ -7,6 +7,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from . import services
+from .backends import client_address
 from .audit import record_audit
 from .audit_models import AuditAction, AuditOutcome
 from .models import User
@@ -31,6 +32,8 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
     detail = {"username": username}
     if username and services.is_account_locked(username=username):
         detail["reason"] = "account locked"
+    elif request is not None and services.is_address_throttled(address=client_address(request)):
+        detail["reason"] = "too many failures from this address"
     record_audit(
         action=AuditAction.SIGN_IN_FAILED, person=person, outcome=AuditOutcome.FAILURE, request=request, detail=detail
     )

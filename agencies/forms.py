@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.forms import AuthenticationForm
 
 from . import services
@@ -26,8 +27,10 @@ class SignInForm(AuthenticationForm):
         if username is None or not password:
             return self.cleaned_data
         if services.is_address_throttled(address=client_address(self.request)):
+            self._refused(username)
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         if services.is_account_locked(username=username):
+            self._refused(username)
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
         self.user_cache = authenticate(self.request, username=username, password=password)
         if self.user_cache is None:
@@ -36,3 +39,7 @@ class SignInForm(AuthenticationForm):
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+    def _refused(self, username: str) -> None:
+        """An attempt refused before the password is checked is a failed sign-in all the same (audited)."""
+        user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)

@@ -135,7 +135,7 @@ def test_marking_and_audience_changes_are_recorded_with_before_and_after(analyst
     changed.tlp = TLP.AMBER_STRICT
     changed.caveats = [Caveat.FOUO]
     changed.audience_agencies = [county_eoc, outside_agency]
-    edit_product(product=draft, by=analyst, content=changed)
+    draft = edit_product(product=draft, by=analyst, content=changed)
     markings = only_entry(action=AuditAction.MARKINGS_CHANGED)
     assert markings.detail == {
         "from": {"tlp": "amber", "caveats": []},
