@@ -7,9 +7,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from . import services
-from .backends import client_address
 from .audit import record_audit
 from .audit_models import AuditAction, AuditOutcome
+from .backends import client_address
 from .models import User
 
 

@@ -2,8 +2,8 @@
 
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 
 from . import services
 from .backends import client_address
