@@ -271,6 +271,9 @@ SPECTACULAR_SETTINGS = {
         "AgencyDisciplineEnum": "agencies.models.Agency.Discipline",
         "RequestForInformationPriorityEnum": "sharing.models.RequestForInformation.Priority",
         "RequestForInformationStateEnum": "sharing.models.RequestForInformation.State",
+        "RelayDirectionEnum": "liaison.models.Direction",
+        "RelayStateEnum": "liaison.models.Relay.State",
+        "RoutingRuleDirectionEnum": "liaison.models.RoutingRule.Direction",
     },
 }
 

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("sharing.request_api_urls")),
     path("", include("eoc.api_urls")),
     path("", include("dissemination.api_urls")),
+    path("", include("liaison.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
