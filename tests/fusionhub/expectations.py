@@ -31,6 +31,7 @@ from liaison.handlers import relay_product_by_rules
 from liaison.models import AwarenessItem, Direction, DutyContact, LiaisonAssignment, Relay, RoutingRule
 from liaison.services import (
     ENTRY,
+    PRODUCT,
     RuleDetails,
     Target,
     assign_liaison,
@@ -279,6 +280,35 @@ def wake_endpoint(world: World) -> WebhookEndpoint:
     )[0]
 
 
+# The liaison API's objects: a rule of NCISAAC to the Wake County EOC, the relay it proposes of the
+# published product, and the liaison officer's assignment to that EOC (made on first use; each test
+# rolls them back). The fusion center's people and the EOC's see them; the police partner does not.
+NOT_LIAISON_PARTIES = only(404, "rpd.partner")
+
+
+def routing_rule(world: World) -> RoutingRule:
+    return RoutingRule.objects.filter(target_eoc=world.wake_eoc).first() or create_rule(
+        by=world.people["liaison"], details=RuleDetails(name="Everything to Wake County", target_eoc=world.wake_eoc)
+    )
+
+
+def relay(world: World) -> Relay:
+    return relay_by_rule(
+        source=world.published_product,
+        source_type=PRODUCT,
+        direction=Direction.TO_EOC,
+        rule=routing_rule(world),
+        target=Target(world.wake_eoc),
+    )[0]
+
+
+def liaison_assignment(world: World) -> LiaisonAssignment:
+    officer = world.people["liaison"]
+    return LiaisonAssignment.objects.filter(eoc=world.wake_eoc).first() or assign_liaison(
+        by=officer, officer=officer, eoc=world.wake_eoc
+    )
+
+
 # Who may see what (the visibility policy, agencies/visibility.py and each app's visible_to):
 # the fusion center's own people see its drafts; the AMBER+STRICT product reaches only the two
 # police agencies it names and the center; the Mecklenburg drill only its participants; an RFI
@@ -514,6 +544,17 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "dispatch-deliveries": api(404, only(200, *RECORD_KEEPERS), args=lambda world: {"pk": dispatch(world).pk}),
     "webhook-list": api(403, only(200, *STAFF)),
     "webhook-detail": api(404, only(200, *STAFF), args=lambda world: {"pk": wake_endpoint(world).pk}),
+    # --- API: liaison (liaison/api_urls.py) -------------------------------------------------------------
+    "liaison-assignment-list": api(200),
+    "liaison-assignment-detail": api(200, NOT_LIAISON_PARTIES, args=lambda world: {"pk": liaison_assignment(world).pk}),
+    "liaison-assignment-end": api(405, args=lambda world: {"pk": liaison_assignment(world).pk}),
+    "routing-rule-list": api(200),
+    "routing-rule-detail": api(200, NOT_LIAISON_PARTIES, args=lambda world: {"pk": routing_rule(world).pk}),
+    "relay-list": api(200),
+    "relay-detail": api(200, NOT_LIAISON_PARTIES, args=lambda world: {"pk": relay(world).pk}),
+    "relay-approve": api(405, args=lambda world: {"pk": relay(world).pk}),
+    "relay-reject": api(405, args=lambda world: {"pk": relay(world).pk}),
+    "relay-acknowledge": api(405, args=lambda world: {"pk": relay(world).pk}),
     # --- API: its schema and docs, open to all ------------------------------------------------------
     "api-schema": Expect(200, anonymous=200),
     "api-docs": Expect(200, anonymous=200),
