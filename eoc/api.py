@@ -17,7 +17,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.audit import ItemRef, record_audit
+from agencies.audit import ItemRef, record_audit, recording_denial
 from agencies.models import Agency, AuditAction, AuditOutcome, Jurisdiction
 from agencies.uploads import download_response
 
@@ -302,11 +302,26 @@ class FeedEntryViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_pk>[0-9]+)", url_name="attachment")
     def attachment(self, request, pk=None, attachment_pk=None):
         """An attachment of the entry, as a download; 404 to whoever may read only the tearline."""
-        entry = self.get_object()
-        if not entry.full_access:
-            raise Http404("No such attachment.")
+        with recording_denial(
+            request,
+            action=AuditAction.DOWNLOAD,
+            item=ItemRef.of(FeedEntry, pk),
+            detail={"attachment_id": attachment_pk},
+        ):
+            entry = self.get_object()
+            if not entry.full_access:
+                raise Http404("No such attachment.")
         attachment = get_object_or_404(entry.attachments, pk=attachment_pk)
-        return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+        response = download_response(
+            attachment.file, filename=attachment.filename, content_type=attachment.content_type
+        )
+        record_audit(
+            action=AuditAction.DOWNLOAD,
+            item=entry,
+            request=request,
+            detail={"attachment": attachment.filename, "attachment_id": attachment.pk},
+        )
+        return response
 
 
 class CapXmlParser(BaseParser):

@@ -161,15 +161,23 @@ class RoutingRule(models.Model):
 
 class RelayQuerySet(models.QuerySet):
     def visible_to(self, person):
-        """Relays of the person's fusion center, or to and from the person's EOC; everything for system admins.
-        The relayed content itself is read through the delivered item, under its markings."""
+        """Relays of the person's fusion center; for the people of an EOC, what it sent and what reached
+        it (a relay to it that was proposed or refused stays with the center: its label names an item
+        the EOC was never given); everything for system admins. The relayed content itself is read
+        through the delivered item, under its markings."""
         from agencies.visibility import person_may_see_anything
 
         if not person_may_see_anything(person):
             return self.none()
         if person.is_system_admin:
             return self.all()
-        return self.filter(Q(fusion_center_id=person.agency_id) | Q(eoc_id=person.agency_id))
+        sent = Q(direction=Direction.TO_FUSION_CENTER, eoc_id=person.agency_id)
+        received = Q(
+            direction=Direction.TO_EOC,
+            eoc_id=person.agency_id,
+            state__in=[Relay.State.DELIVERED, Relay.State.ACKNOWLEDGED],
+        )
+        return self.filter(Q(fusion_center_id=person.agency_id) | sent | received)
 
 
 class Relay(models.Model):

@@ -74,20 +74,8 @@ def may_raise_request(person: User, incident: Incident) -> bool:
 
 
 def relays_for(person: User) -> QuerySet[Relay]:
-    """The relays a person sees in the liaison pages: their fusion center's, and for the people of an EOC
-    what it sent and what reached it (a relay to the EOC that was proposed or refused stays with the
-    center: its label names an item the EOC was never given)."""
-    relays = Relay.objects.visible_to(person)
-    if person.is_system_admin or not person_may_see_anything(person) or person.agency.is_fusion_center:
-        return relays
-    return relays.filter(
-        Q(direction=Direction.TO_FUSION_CENTER, eoc_id=person.agency_id)
-        | Q(
-            direction=Direction.TO_EOC,
-            eoc_id=person.agency_id,
-            state__in=[Relay.State.DELIVERED, Relay.State.ACKNOWLEDGED],
-        )
-    )
+    """The relays a person sees in the liaison pages (`Relay.objects.visible_to`)."""
+    return Relay.objects.visible_to(person)
 
 
 def _with_rows(relays: QuerySet[Relay]) -> QuerySet[Relay]:

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agencies.audit import ItemRef, record_audit
+from agencies.audit_models import AuditAction, AuditOutcome
 from agencies.markings import TLP
 from agencies.models import Agency, Jurisdiction, Role, User
 from agencies.visibility import person_may_see_anything
@@ -430,6 +432,8 @@ def _make_relay(
     try:
         with transaction.atomic():
             relay.save()
+            if state == Relay.State.REJECTED:
+                _audit(relay, person=by, decision="refused by the marking check", outcome=AuditOutcome.DENIED)
     except IntegrityError:
         # Made at the same moment by another worker handling the same event: theirs stands.
         return (
@@ -605,7 +609,27 @@ def _deliver(relay: Relay, source, *, corrects: FeedEntry | None = None) -> Rela
     relay.delivered_at = timezone.now()
     relay.state = Relay.State.DELIVERED
     relay.save(update_fields=["delivered_type", "delivered_id", "delivered_at", "state"])
+    _audit(relay, person=relay.decided_by or relay.created_by, decision="delivered")
     return relay
+
+
+def _audit(relay: Relay, *, person: User | None, decision: str, outcome: str = AuditOutcome.SUCCESS) -> None:
+    """Every relay decision is in the audit trail, under the source item (in the caller's transaction)."""
+    record_audit(
+        action=AuditAction.RELAY,
+        person=person,
+        item=ItemRef(relay.source_type, relay.source_id, relay.source_label[:200]),
+        outcome=outcome,
+        agency=person.agency_id if person is not None else relay.fusion_center_id,
+        detail={
+            "relay": relay.pk,
+            "decision": decision,
+            "direction": relay.direction,
+            "target": relay.target_label,
+            "rule": relay.rule.name if relay.rule_id else None,
+            "check": list(relay.check_reasons),
+        },
+    )
 
 
 def relay_by_rule(
@@ -720,6 +744,7 @@ def reject_relay(*, relay: Relay, by: User, reason: str) -> Relay:
         relay.decided_by = by
         relay.decided_at = timezone.now()
         relay.save(update_fields=["state", "rejection_reason", "decided_by", "decided_at"])
+        _audit(relay, person=by, decision="rejected")
     return relay
 
 

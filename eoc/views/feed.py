@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from agencies.audit import record_audit
+from agencies.audit import ItemRef, record_audit, recording_denial
 from agencies.models import Agency, AuditAction
 from agencies.uploads import download_response
 
@@ -175,11 +175,20 @@ def entry_correct(request: HttpRequest, pk: int) -> HttpResponse:
 def entry_attachment_download(request: HttpRequest, entry_pk: int, pk: int) -> FileResponse:
     """An entry's attachment, as a download, for those who may read the entry in full; whoever may
     read only its tearline, or nothing, gets a 404."""
-    entry = FeedEntry.objects.visible_to(request.user).filter(pk=entry_pk).first()
-    if entry is None or not entry.full_access:
-        raise Http404("No such attachment.")
+    refused = ItemRef.of(FeedEntry, entry_pk)
+    with recording_denial(request, action=AuditAction.DOWNLOAD, item=refused, detail={"attachment_id": pk}):
+        entry = FeedEntry.objects.visible_to(request.user).filter(pk=entry_pk).first()
+        if entry is None or not entry.full_access:
+            raise Http404("No such attachment.")
     attachment = get_object_or_404(entry.attachments, pk=pk)
-    return download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+    response = download_response(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+    record_audit(
+        action=AuditAction.DOWNLOAD,
+        item=entry,
+        request=request,
+        detail={"attachment": attachment.filename, "attachment_id": attachment.pk},
+    )
+    return response
 
 
 # --- The EOC-wide feed -----------------------------------------------------------------------

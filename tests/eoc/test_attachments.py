@@ -175,6 +175,23 @@ def test_an_outsider_gets_404(client, flood, coordinator, outsider):
     assert client.get(download_url(entry.attachments.get())).status_code == 404
 
 
+def test_downloads_and_refusals_are_in_the_audit_trail(client, flood, coordinator, outsider):
+    from agencies.audit_models import AuditEntry
+
+    entry = post_with(flood, coordinator, [upload("shelters.pdf", PDF)])
+    url = download_url(entry.attachments.get())
+    client.force_login(coordinator)
+    body(client.get(url))
+    client.force_login(outsider)
+    client.get(url)
+    downloads = AuditEntry.objects.filter(action="download", item_type="eoc.feedentry", item_id=entry.pk)
+    assert sorted(downloads.values_list("person__username", "outcome")) == [
+        ("coordinator", "success"),
+        ("outsider", "denied"),
+    ]
+    assert downloads.get(outcome="success").detail["attachment"] == "shelters.pdf"
+
+
 def test_the_anonymous_visitor_is_sent_to_sign_in(client, flood, coordinator):
     entry = post_with(flood, coordinator, [upload("shelters.pdf", PDF)])
     response = client.get(download_url(entry.attachments.get()))

@@ -551,7 +551,10 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "routing-rule-list": api(200),
     "routing-rule-detail": api(200, NOT_LIAISON_PARTIES, args=lambda world: {"pk": routing_rule(world).pk}),
     "relay-list": api(200),
-    "relay-detail": api(200, NOT_LIAISON_PARTIES, args=lambda world: {"pk": relay(world).pk}),
+    # A proposed relay stays with the center until it is delivered (its label names the product).
+    "relay-detail": api(
+        200, {**only(404, *WAKE_EOC), **NOT_LIAISON_PARTIES}, args=lambda world: {"pk": relay(world).pk}
+    ),
     "relay-approve": api(405, args=lambda world: {"pk": relay(world).pk}),
     "relay-reject": api(405, args=lambda world: {"pk": relay(world).pk}),
     "relay-acknowledge": api(405, args=lambda world: {"pk": relay(world).pk}),

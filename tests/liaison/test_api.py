@@ -84,6 +84,10 @@ def test_each_side_sees_its_relays_and_an_outsider_none(
 
     assert set(ids(api(liaison_officer).get(RELAYS))) == {to_county.pk, to_other.pk}
     assert set(ids(api(analyst).get(RELAYS))) == {to_county.pk, to_other.pk}
+    # A proposal names a product the EOC was not given yet: it stays with the center until delivered.
+    assert ids(api(coordinator).get(RELAYS)) == []
+    assert api(coordinator).get(f"{RELAYS}{to_county.pk}/").status_code == 404
+    assert send(api(liaison_officer), f"{RELAYS}{to_county.pk}/approve/").status_code == 200
     assert ids(api(coordinator).get(RELAYS)) == [to_county.pk]
     assert api(coordinator).get(f"{RELAYS}{to_other.pk}/").status_code == 404
     assert ids(api(outsider).get(RELAYS)) == []
@@ -91,10 +95,10 @@ def test_each_side_sees_its_relays_and_an_outsider_none(
     assert send(api(outsider), f"{RELAYS}{to_county.pk}/approve/").status_code == 404
 
 
-def test_a_relay_reads_with_its_target_markings_and_check(api, coordinator, county_eoc, proposed):
+def test_a_relay_reads_with_its_target_markings_and_check(api, liaison_officer, county_eoc, proposed):
     relay = proposed(tlp=TLP.AMBER, caveats=[Caveat.LES], tearline="Expect closures at substations.")
 
-    shown = api(coordinator).get(f"{RELAYS}{relay.pk}/").json()
+    shown = api(liaison_officer).get(f"{RELAYS}{relay.pk}/").json()
 
     assert shown["direction"] == "to_eoc"
     assert shown["source_type"] == "sharing.threatproduct"
@@ -186,12 +190,14 @@ def test_liaison_officer_approves_and_the_coordinator_acknowledges(api, liaison_
     assert acknowledged.json()["acknowledged_at"]
 
 
-def test_coordinator_may_see_a_proposed_relay_but_not_approve_or_reject_it(api, coordinator, proposed):
+def test_coordinator_neither_sees_nor_decides_a_proposed_relay(api, analyst, coordinator, proposed):
     relay = proposed()
-    client = api(coordinator)
 
-    assert send(client, f"{RELAYS}{relay.pk}/approve/").status_code == 403
-    assert send(client, f"{RELAYS}{relay.pk}/reject/", {"reason": "Not ours"}).status_code == 403
+    assert api(coordinator).get(f"{RELAYS}{relay.pk}/").status_code == 404
+    assert send(api(coordinator), f"{RELAYS}{relay.pk}/approve/").status_code == 404
+    assert send(api(coordinator), f"{RELAYS}{relay.pk}/reject/", {"reason": "Not ours"}).status_code == 404
+    # An analyst of the center sees it, but approving is for its liaison officers.
+    assert send(api(analyst), f"{RELAYS}{relay.pk}/approve/").status_code == 403
     relay.refresh_from_db()
     assert relay.state == Relay.State.PROPOSED
 

@@ -546,3 +546,28 @@ def test_only_the_receiving_eoc_acknowledges(analyst, outsider, county, automati
     (relay,) = relays_of(product)
     with pytest.raises(PermissionDenied):
         acknowledge_relay(relay=relay, by=outsider)
+
+
+# --- The audit trail ---------------------------------------------------------------------------------------------
+
+
+def test_every_relay_decision_is_in_the_audit_trail(
+    analyst, supervisor, liaison_officer, county, county_eoc, rule, publish, handle_events
+):
+    from agencies.audit_models import AuditEntry
+
+    rule()
+    approved = publish(analyst, title="Approved one", tlp=TLP.GREEN, audience_jurisdictions=[county])
+    rejected = publish(analyst, title="Rejected one", tlp=TLP.GREEN, audience_jurisdictions=[county])
+    refused = publish(analyst, title="Red one", tlp=TLP.RED, audience_people=[supervisor])
+    handle_events()
+    approve_relay(relay=relays_of(approved)[0], by=liaison_officer)
+    reject_relay(relay=relays_of(rejected)[0], by=liaison_officer, reason="Not about the flood")
+
+    entries = {e.item_id: e for e in AuditEntry.objects.filter(action="relay", item_type="sharing.threatproduct")}
+    assert (entries[approved.pk].person, entries[approved.pk].outcome) == (liaison_officer, "success")
+    assert entries[approved.pk].detail["decision"] == "delivered"
+    assert entries[approved.pk].detail["target"] == "County EOC — EOC-wide feed"
+    assert entries[rejected.pk].detail["decision"] == "rejected"
+    assert (entries[refused.pk].outcome, entries[refused.pk].person) == ("denied", None)
+    assert "TLP:RED is never relayed" in entries[refused.pk].detail["check"][0]
