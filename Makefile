@@ -8,6 +8,8 @@ PIP := $(VENV)/bin/pip
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_NPM := node_modules/.installed
+# Security lint: a finding of medium severity or higher fails (pyproject.toml's [tool.bandit]).
+BANDIT := $(VENV)/bin/bandit -c pyproject.toml -r agencies dissemination sharing eoc liaison fusionhub scripts -ll -q
 
 .PHONY: run test lint format bench clean venv packages
 
@@ -40,9 +42,10 @@ run: $(STAMP_RUN) $(STAMP_NPM)
 
 test: $(STAMP_DEV) $(STAMP_NPM)
 	@scripts/ensure-chromium.sh
-	@echo "==> lint: ruff check, ruff format --check"
+	@echo "==> lint: ruff check, ruff format --check, bandit"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(BANDIT)
 	@echo "==> migrations: makemigrations --check"
 	@DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	@echo "==> tests: pytest"
@@ -51,6 +54,7 @@ test: $(STAMP_DEV) $(STAMP_NPM)
 lint: $(STAMP_DEV)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(BANDIT)
 
 format: $(STAMP_DEV)
 	@$(VENV)/bin/ruff check --fix .

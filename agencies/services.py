@@ -96,7 +96,7 @@ def record_sign_in_failure(*, username: str, address: str | None) -> bool:
                         THEN %(now)s
                     END
             RETURNING locked_at IS NOT NULL
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            """,  # nosec B608 # noqa: S608 - the table name is ours, every value is a parameter
             {
                 "name": name,
                 "now": now,
