@@ -723,3 +723,121 @@ def registered_admin_models() -> set[str]:
 
 EXPECTATIONS.update(ADMIN_SITE)
 EXPECTATIONS.update(_admin_model_entries())
+
+
+# --- the API's operations, from its OpenAPI schema --------------------------------------------------
+# Every operation of /api/v1/schema/ has a line here (test_idor fails otherwise). A GET is answered by
+# the URL matrix above (its route has a line in EXPECTATIONS); a write names the object it acts on and
+# the personas who get past the checks of who they are. Sent with an empty body, a write answers
+# those a success or a 400 for the missing input; everyone else is refused with a 403, or a 404 when
+# they may not even see the object.
+
+PASSED = (200, 201, 204, 400)
+REFUSED = (403, 404)
+# These check the input before the role (the service decides who may act): an empty body is refused
+# as input (400) whoever sends it, and a complete one by someone without the role with a 403.
+INPUT_FIRST = (400, 403, 404)
+
+
+@dataclass(frozen=True)
+class Op:
+    allowed: tuple[str, ...] = ()
+    target: Callable[[World], int] | None = None
+    passed: Status = PASSED
+    refused: Status = REFUSED
+    is_read: bool = False
+
+    def statuses(self, persona: str) -> tuple[int, ...]:
+        status = self.passed if persona in self.allowed else self.refused
+        return status if isinstance(status, tuple) else (status,)
+
+
+READ = Op(is_read=True)
+EVERYONE = SIGNED_IN
+COORDINATORS = ("coordinator",)
+ANALYSTS = ("analyst", "supervisor")
+
+
+def target(name: str) -> Callable[[World], int]:
+    return lambda world: getattr(world, name).pk
+
+
+API_OPERATIONS: dict[str, Op] = {
+    "GET /api/v1/agencies/": READ,
+    "GET /api/v1/agencies/{id}/": READ,
+    "GET /api/v1/jurisdictions/": READ,
+    "GET /api/v1/jurisdictions/{id}/": READ,
+    "GET /api/v1/me/": READ,
+    # A signed-in browser session sends no token: the token endpoint answers 400 for the missing
+    # username and password, and refuses to revoke a token that was not sent.
+    "POST /api/v1/auth/token/": Op(EVERYONE),
+    "DELETE /api/v1/auth/token/": Op(refused=401),
+    "GET /api/v1/users/": READ,
+    "POST /api/v1/users/": Op(STAFF),
+    "GET /api/v1/users/{id}/": READ,
+    "PUT /api/v1/users/{id}/": Op(STAFF, lambda world: world.people["coordinator"].pk),
+    "PATCH /api/v1/users/{id}/": Op(STAFF, lambda world: world.people["coordinator"].pk),
+    # --- threat products
+    "GET /api/v1/products/": READ,
+    "POST /api/v1/products/": Op(ANALYSTS, refused=INPUT_FIRST),
+    "GET /api/v1/products/{id}/": READ,
+    "PUT /api/v1/products/{id}/": Op(ANALYSTS, target("next_version")),
+    "PATCH /api/v1/products/{id}/": Op(ANALYSTS, target("next_version")),
+    "POST /api/v1/products/{id}/submit/": Op(ANALYSTS, target("next_version")),
+    "POST /api/v1/products/{id}/approve/": Op(("supervisor",), target("product_in_review")),
+    "POST /api/v1/products/{id}/return/": Op(("supervisor",), target("product_in_review")),
+    "POST /api/v1/products/{id}/update/": Op(ANALYSTS, target("published_product")),
+    "POST /api/v1/products/{id}/retract/": Op(("supervisor",), target("published_product")),
+    "GET /api/v1/products/{id}/versions/": READ,
+    "GET /api/v1/products/{id}/stix/": READ,
+    # --- requests for information
+    "GET /api/v1/rfis/": READ,
+    "POST /api/v1/rfis/": Op(EVERYONE),
+    "GET /api/v1/rfis/{id}/": READ,
+    "POST /api/v1/rfis/{id}/assign/": Op(("supervisor",), target("rfi")),
+    # Only the analyst it is assigned to answers (nobody yet: 403 to all); the requester or a
+    # supervisor of the fusion center closes it.
+    "POST /api/v1/rfis/{id}/answer/": Op((), target("rfi")),
+    "POST /api/v1/rfis/{id}/close/": Op(("coordinator", "supervisor"), target("rfi")),
+    # --- the EOC
+    "GET /api/v1/eocs/{id}/activation/": READ,
+    "POST /api/v1/eocs/{id}/activation/": Op(COORDINATORS, target("wake_eoc"), refused=INPUT_FIRST),
+    # The CAP import takes XML only: a JSON body is refused as such (415) before anything else.
+    "POST /api/v1/cap/": Op(COORDINATORS, passed=415, refused=415),
+    "GET /api/v1/incidents/": READ,
+    "POST /api/v1/incidents/": Op(COORDINATORS, refused=INPUT_FIRST),
+    "GET /api/v1/incidents/{id}/": READ,
+    "POST /api/v1/incidents/{id}/status/": Op(COORDINATORS, target("flood"), refused=INPUT_FIRST),
+    "GET /api/v1/incidents/{id}/feed/": READ,
+    "POST /api/v1/incidents/{id}/feed/": Op((*COORDINATORS, "liaison"), target("flood"), refused=INPUT_FIRST),
+    "POST /api/v1/feed-entries/{id}/acknowledge/": Op(EVERYONE, target("feed_entry")),
+    "GET /api/v1/feed-entries/{id}/cap/": READ,
+    "GET /api/v1/sitreps/": READ,
+    "POST /api/v1/sitreps/": Op(COORDINATORS, refused=INPUT_FIRST),
+    "GET /api/v1/sitreps/{id}/": READ,
+    "PUT /api/v1/sitreps/{id}/": Op(COORDINATORS, target("sitrep"), refused=INPUT_FIRST),
+    "PATCH /api/v1/sitreps/{id}/": Op(COORDINATORS, target("sitrep")),
+    "POST /api/v1/sitreps/{id}/publish/": Op(COORDINATORS, target("sitrep")),
+    "GET /api/v1/resource-requests/": READ,
+    "POST /api/v1/resource-requests/": Op(COORDINATORS, refused=INPUT_FIRST),
+    "GET /api/v1/resource-requests/{id}/": READ,
+    "POST /api/v1/resource-requests/{id}/transition/": Op(
+        COORDINATORS, target("resource_request"), refused=INPUT_FIRST
+    ),
+    "GET /api/v1/tasks/": READ,
+    "POST /api/v1/tasks/": Op(COORDINATORS, refused=INPUT_FIRST),
+    "GET /api/v1/tasks/{id}/": READ,
+    "POST /api/v1/tasks/{id}/status/": Op(COORDINATORS, target("task"), refused=INPUT_FIRST),
+    # --- dissemination
+    "GET /api/v1/inbox/": READ,
+    "GET /api/v1/inbox/{id}/": READ,
+    "POST /api/v1/inbox/{id}/read/": Op(COORDINATORS, lambda world: inbox_delivery(world).pk),
+    "POST /api/v1/inbox/{id}/acknowledge/": Op(COORDINATORS, lambda world: inbox_delivery(world).pk),
+    "GET /api/v1/dispatches/{id}/": READ,
+    "GET /api/v1/dispatches/{id}/deliveries/": READ,
+    "GET /api/v1/webhooks/": READ,
+    "POST /api/v1/webhooks/": Op(STAFF),
+    "GET /api/v1/webhooks/{id}/": READ,
+    "PATCH /api/v1/webhooks/{id}/": Op(STAFF, lambda world: wake_endpoint(world).pk),
+    "DELETE /api/v1/webhooks/{id}/": Op(STAFF, lambda world: wake_endpoint(world).pk),
+}

@@ -1,0 +1,439 @@
+"""Attacks on object ids and marked text: the authorization matrix seen from the objects' side.
+
+Items that some personas of the demo region may not read are planted with unique marker strings in
+their text (a TLP:AMBER product for one police department, an LES product with a tearline, a TLP:RED
+product naming one person, an attachment, an exercise's feed entry, another agency's RFI, inbox
+delivery and webhook). Then:
+
+- every operation of the OpenAPI schema has a line in API_OPERATIONS (a new operation fails here);
+- every operation on an object id, aimed at an object the persona may not see, answers exactly what
+  it answers for an id that does not exist (so nobody learns that it exists), never a success;
+- every write operation answers the personas its table names, and refuses the others;
+- every page and API route, its lists and its searches (`?q=`), fetched by every persona, never
+  carries the marker of an item that persona may not read in full.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, TestCase, override_settings
+from django.urls import resolve
+from drf_spectacular.generators import SchemaGenerator
+
+from agencies.markings import TLP, Caveat
+from dissemination.models import Delivery, Dispatch, WebhookEndpoint
+from eoc.services.feed import EntryContent, post_entry
+from sharing.services.attachments import add_attachment
+from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
+from sharing.services.requests import submit_request
+from tests.fusionhub.expectations import (
+    ANONYMOUS,
+    API_OPERATIONS,
+    EXPECTATIONS,
+    PERSONAS,
+    SIGNED_IN,
+    Expect,
+    build_world,
+)
+from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
+
+RUN = uuid.uuid4().hex[:10]
+
+
+def marker(name: str) -> str:
+    return f"SECRET-MARKER-{name}-{RUN}"
+
+
+FUSION_CENTER = ("analyst", "supervisor", "liaison", "sysadmin")
+FUSION_CENTER_LE = ("analyst", "supervisor", "liaison")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A planted item: its kind (which routes take its id), who reads it in full, who sees it at all."""
+
+    name: str
+    kind: str
+    readers: tuple[str, ...]  # read the marked text
+    seers: tuple[str, ...] = ()  # see the item without its marked text (its tearline)
+    has_text: bool = True  # False: the item shows another's text (a delivery, its product's)
+
+    @property
+    def marker(self) -> str:
+        return marker(self.name)
+
+    def hidden_from(self, persona: str) -> bool:
+        return persona not in self.readers and persona not in self.seers
+
+
+# Who may read each planted item, from the visibility policy (agencies/visibility.py) and each app's
+# rules, written out by hand so that the test does not ask the policy what the policy says.
+SECRETS = (
+    # TLP:AMBER to the Raleigh police only; the fusion center sees what it wrote.
+    Secret("amber-rpd", "product", readers=(*FUSION_CENTER, "rpd.partner")),
+    # Its PDF: the same people.
+    Secret("amber-rpd-pdf", "attachment", readers=(*FUSION_CENTER, "rpd.partner")),
+    # LES with a tearline, to Wake County: people without law-enforcement status see the tearline only.
+    Secret(
+        "les-tearline",
+        "product",
+        readers=(*FUSION_CENTER_LE, "rpd.partner"),
+        seers=("coordinator", "wake.admin", "sysadmin"),
+    ),
+    # TLP:RED naming one person of the Wake County EOC: not their colleagues, not the police.
+    Secret("red-named", "product", readers=FUSION_CENTER),
+    # An entry of Mecklenburg's exercise: its participants only (none of the personas).
+    Secret("drill-entry", "feed_entry", readers=()),
+    # A TLP:AMBER entry of the Wake flood for the Wake County EOC itself only.
+    Secret("flood-amber-entry", "feed_entry", readers=("coordinator", "wake.admin")),
+    # The Raleigh police's question to the fusion center: the two agencies only.
+    Secret("rpd-rfi", "rfi", readers=(*FUSION_CENTER, "rpd.partner")),
+    # The Raleigh detective's inbox delivery: theirs alone.
+    Secret("rpd-delivery", "delivery", readers=("rpd.partner",), has_text=False),
+    # The Raleigh police's webhook: its agency's admins (none here) and system admins.
+    Secret("rpd-webhook", "webhook", readers=("sysadmin",)),
+)
+SECRET_BY_NAME = {secret.name: secret for secret in SECRETS}
+
+
+@dataclass
+class Planted:
+    world: object
+    ids: dict[str, int]  # secret name -> object id
+    attachment_product: int  # the product of the planted attachment
+
+
+def plant(world) -> Planted:
+    people, agencies = world.people, world.region.agencies
+    ids: dict[str, int] = {}
+
+    def product(name: str, **content) -> object:
+        text = marker(name)
+        spec = ProductContent(
+            kind="intelligence_bulletin",
+            title=content.pop("title", f"Planted product {name} {text}"),
+            summary=content.pop("summary", f"Summary {text}"),
+            body=f"Body {text}",
+            release_reason="Planted by the attack tests.",
+            **content,
+        )
+        draft = create_product(author=people["analyst"], content=spec)
+        if name == "amber-rpd":
+            attachment = add_attachment(
+                product=draft,
+                by=people["analyst"],
+                uploaded_file=SimpleUploadedFile(
+                    "plan.pdf", f"%PDF-1.4\n% {marker('amber-rpd-pdf')}\n%%EOF\n".encode(), "application/pdf"
+                ),
+            )
+            ids["amber-rpd-pdf"] = attachment.pk
+        submit_for_review(product=draft, by=people["analyst"])
+        published = approve_product(product=draft, reviewer=people["supervisor"])
+        ids[name] = published.pk
+        return published
+
+    amber = product("amber-rpd", tlp=TLP.AMBER, audience_agencies=[agencies["RPD"]])
+    product(
+        "les-tearline",
+        title="Planted LES product with a tearline",
+        summary="",
+        tearline="Releasable: substations were broken into.",
+        tlp=TLP.GREEN,
+        caveats=[Caveat.LES],
+        audience_jurisdictions=[world.wake_county],
+    )
+    product("red-named", tlp=TLP.RED, audience_people=[people["coordinator.le"]])
+    drill_entry = post_entry(
+        by=people["meck.coordinator"],
+        incident=world.drill,
+        content=EntryContent(kind="significant_event", title=f"Drill inject {marker('drill-entry')}"),
+    )
+    ids["drill-entry"] = drill_entry.pk
+    flood_entry = post_entry(
+        by=people["coordinator"],
+        incident=world.flood,
+        content=EntryContent(
+            kind="decision",
+            title=f"Internal decision {marker('flood-amber-entry')}",
+            tlp=TLP.AMBER,
+            audience_agencies=[world.wake_eoc],
+        ),
+    )
+    ids["flood-amber-entry"] = flood_entry.pk
+    rfi = submit_request(
+        by=people["rpd.partner"],
+        question=f"Who is behind the thefts? {marker('rpd-rfi')}",
+        due_date=world.rfi.due_date,
+    )
+    ids["rpd-rfi"] = rfi.pk
+    delivery = Delivery.objects.create(
+        dispatch=Dispatch.objects.get(item_type="sharing.threatproduct", item_id=amber.pk),
+        recipient=people["rpd.partner"],
+        channel=Delivery.Channel.INBOX,
+        state=Delivery.State.SENT,
+    )
+    ids["rpd-delivery"] = delivery.pk
+    webhook = WebhookEndpoint.objects.create(
+        agency=agencies["RPD"], url=f"https://hooks.rpd.example.gov/{marker('rpd-webhook')}", secret="whsec_rpd"
+    )
+    ids["rpd-webhook"] = webhook.pk
+    return Planted(world=world, ids=ids, attachment_product=amber.pk)
+
+
+@pytest.fixture(scope="module")
+def planted(django_db_setup, django_db_blocker, tmp_path_factory):
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")), django_db_blocker.unblock():
+        atomics = TestCase._enter_atomics()
+        try:
+            yield plant(build_world())
+        finally:
+            TestCase._rollback_atomics(atomics)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    return Client()
+
+
+def fetch(client: Client, method: str, path: str, persona: str, planted: Planted):
+    client.cookies.clear()
+    if persona != ANONYMOUS:
+        client.force_login(planted.world.people[persona])
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = getattr(client, method.lower())(path, {}, content_type="application/json")
+    try:
+        if response.streaming:
+            if response.get("Content-Type", "").startswith("text/event-stream"):
+                body = ""  # a live stream: what it carries is tested with the feed
+            else:
+                body = b"".join(response.streaming_content).decode(errors="replace")
+        else:
+            body = response.content.decode(errors="replace")
+    finally:
+        close(response)
+    return response.status_code, body
+
+
+def leaked(body: str, persona: str) -> list[str]:
+    return [secret.name for secret in SECRETS if persona not in secret.readers and secret.marker in body]
+
+
+# --- the schema's operations ------------------------------------------------------------------------
+
+
+def schema_operations() -> dict[str, dict]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        f"{method.upper()} {path}": operation
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+
+OPERATIONS = schema_operations()
+
+# The kind of object each collection of the API holds, by the path's prefix.
+KINDS = {
+    "/api/v1/products/": "product",
+    "/api/v1/rfis/": "rfi",
+    "/api/v1/incidents/": "incident",
+    "/api/v1/feed-entries/": "feed_entry",
+    "/api/v1/sitreps/": "sitrep",
+    "/api/v1/resource-requests/": "resource_request",
+    "/api/v1/tasks/": "task",
+    "/api/v1/inbox/": "delivery",
+    "/api/v1/dispatches/": "dispatch",
+    "/api/v1/webhooks/": "webhook",
+    "/api/v1/users/": "user",
+    "/api/v1/agencies/": "agency",
+    "/api/v1/eocs/": "agency",
+    "/api/v1/jurisdictions/": "jurisdiction",
+}
+
+
+def kind_of(path: str) -> str:
+    return next((kind for prefix, kind in KINDS.items() if path.startswith(prefix)), "")
+
+
+def test_every_schema_operation_has_an_expectation():
+    missing = sorted(set(OPERATIONS) - set(API_OPERATIONS))
+    assert not missing, "Add these API operations to API_OPERATIONS in tests/fusionhub/expectations.py: " + ", ".join(
+        missing
+    )
+    gone = sorted(set(API_OPERATIONS) - set(OPERATIONS))
+    assert not gone, f"These operations are in API_OPERATIONS but not in the schema: {gone}"
+
+
+def test_every_object_route_of_the_schema_has_a_kind():
+    unknown = sorted(key for key in OPERATIONS if "{id}" in key and not kind_of(key.split(" ", 1)[1]))
+    assert not unknown, f"Give these routes' collections a kind in KINDS (test_idor.py): {unknown}"
+
+
+def test_every_get_of_the_schema_is_in_the_url_matrix():
+    """A GET of the schema is a route of the resolver, so test_url_matrix gives each persona's status."""
+    for key in OPERATIONS:
+        method, path = key.split(" ", 1)
+        if method == "GET":
+            name = resolve(path.replace("{id}", "1")).url_name
+            assert name in EXPECTATIONS, f"{key} ({name}) has no line in EXPECTATIONS"
+
+
+# --- IDOR: a hidden object is an absent object ------------------------------------------------------
+
+ABSENT_ID = 2_147_483_000
+
+
+def idor_cases():
+    for key in sorted(OPERATIONS):
+        method, path = key.split(" ", 1)
+        if "{id}" not in path:
+            continue
+        for secret in SECRETS:
+            if secret.kind != kind_of(path):
+                continue
+            for persona in SIGNED_IN:
+                if secret.hidden_from(persona):
+                    yield pytest.param(method, path, secret.name, persona, id=f"{key}-{secret.name}-{persona}")
+
+
+@pytest.mark.parametrize(("method", "path", "secret_name", "persona"), list(idor_cases()))
+def test_hidden_object_answers_as_an_absent_one(db, browser, planted, method, path, secret_name, persona):
+    secret = SECRET_BY_NAME[secret_name]
+    status, body = fetch(browser, method, path.replace("{id}", str(planted.ids[secret_name])), persona, planted)
+    absent_status, absent_body = fetch(browser, method, path.replace("{id}", str(ABSENT_ID)), persona, planted)
+
+    assert status == absent_status, f"{method} {path} on {secret_name} as {persona}: {status}, absent: {absent_status}"
+    assert status in (403, 404), f"{method} {path} on {secret_name} as {persona}: {status}"
+    assert body == absent_body
+    assert secret.marker not in body
+
+
+# --- roles on the writes ----------------------------------------------------------------------------
+
+
+def write_cases():
+    for key, expect in API_OPERATIONS.items():
+        if expect.is_read:
+            continue
+        for persona in SIGNED_IN:
+            yield pytest.param(key, persona, id=f"{key}-{persona}")
+
+
+@pytest.mark.parametrize(("key", "persona"), list(write_cases()))
+def test_write_answers_its_roles(db, browser, planted, key, persona):
+    """With an empty body, on an object the persona may see: those the table names get past the checks of
+    who they are (a 2xx, or a 400 for the missing input); everyone else is refused (403, or 404)."""
+    expect = API_OPERATIONS[key]
+    method, path = key.split(" ", 1)
+    if "{id}" in path:
+        path = path.replace("{id}", str(expect.target(planted.world)))
+    status, body = fetch(browser, method, path, persona, planted)
+    allowed = expect.statuses(persona)
+    assert status in allowed, f"{key} as {persona}: {status}, expected {allowed}: {body[:300]}"
+    assert not leaked(body, persona)
+
+
+# --- no marked text where it should not be -----------------------------------------------------------
+
+# Page routes that take the id of a planted item's kind, and the argument that holds it.
+PAGE_OBJECT_ROUTES = {
+    "sharing:product-detail": "product",
+    "sharing:product-print": "product",
+    "sharing:product-edit": "product",
+    "sharing:product-submit": "product",
+    "sharing:product-approve": "product",
+    "sharing:product-return": "product",
+    "sharing:product-update": "product",
+    "sharing:product-retract": "product",
+    "sharing:request-detail": "rfi",
+    "eoc:entry-correct": "feed_entry",
+    "dissemination:inbox-open": "delivery",
+    "dissemination:webhook-detail": "webhook",
+}
+
+
+def paths_to_scan(planted: Planted) -> list[str]:
+    world = planted.world
+    paths = []
+    for key, entry in EXPECTATIONS.items():
+        if key.startswith("admin"):
+            continue
+        for expect in entry if isinstance(entry, list) else [entry]:
+            paths.append(concrete_path(ROUTES[key], expect, world))
+        kind = PAGE_OBJECT_ROUTES.get(key)
+        for secret in SECRETS:
+            if secret.kind == kind:
+                args = Expect(200, 200, args=lambda _world, secret=secret: {"pk": planted.ids[secret.name]})
+                paths.append(concrete_path(ROUTES[key], args, world))
+    # The planted attachment: through its own product, and through a product the persona may see.
+    for product_pk in (planted.attachment_product, world.published_product.pk):
+        paths.append(f"/products/{product_pk}/attachments/{planted.ids['amber-rpd-pdf']}/")
+    # Comparing a visible product with a hidden one.
+    paths.append(f"/products/{world.published_product.pk}/compare/{planted.ids['amber-rpd']}/")
+    paths.append(f"/products/{planted.ids['amber-rpd']}/compare/{world.published_product.pk}/")
+    # Every API object route, on every planted item of its kind.
+    for key in OPERATIONS:
+        method, path = key.split(" ", 1)
+        if method == "GET" and "{id}" in path:
+            paths += [path.replace("{id}", str(planted.ids[s.name])) for s in SECRETS if s.kind == kind_of(path)]
+    # Searches and lists, for the markers themselves.
+    searches = ["/products/", "/api/v1/products/", "/requests/", "/api/v1/rfis/", "/api/v1/inbox/", "/inbox/"]
+    paths += [f"{path}?q={RUN}" for path in searches] + [f"{path}?q=SECRET-MARKER" for path in searches]
+    paths += [f"/api/v1/incidents/{world.flood.pk}/feed/", f"/api/v1/incidents/{world.drill.pk}/feed/"]
+    paths += ["/api/v1/products/?include_expired=true&page_size=200", "/api/v1/sitreps/", "/api/v1/webhooks/"]
+    return sorted(set(paths))
+
+
+def test_every_page_route_with_a_planted_kind_is_scanned_with_it():
+    prefixes = ("sharing:product-", "sharing:request-", "eoc:entry-", "dissemination:inbox-", "dissemination:webhook-")
+    takes_pk = {key for key, route in ROUTES.items() if key.startswith(prefixes) and "<int:pk>" in route.pattern}
+    # Actions that take a POST only answer 405 to a GET before they look at the object.
+    post_only = {
+        key for key in takes_pk if not isinstance(EXPECTATIONS[key], list) and EXPECTATIONS[key].default == 405
+    }
+    by_hand = {"sharing:product-compare"}  # two products: paths_to_scan pairs a hidden one with a visible one
+    missing = sorted(takes_pk - post_only - by_hand - set(PAGE_OBJECT_ROUTES))
+    assert not missing, f"Add these routes to PAGE_OBJECT_ROUTES: {missing}"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_no_marked_text_reaches_a_persona_who_may_not_read_it(db, browser, planted, persona):
+    leaks = []
+    for path in paths_to_scan(planted):
+        status, body = fetch(browser, "GET", path, persona, planted)
+        # /healthz answers 503 where no Celery worker runs; nothing else may fail.
+        assert status < 500 or path == "/healthz", f"GET {path} as {persona}: {status}"
+        found = leaked(body, persona)
+        if found:
+            leaks.append(f"GET {path} ({status}): {found}")
+    assert not leaks, f"{persona} received marked text: " + "; ".join(leaks)
+
+
+def test_readers_do_read_the_marked_text(db, browser, planted):
+    """The markers are where the test looks: each reader finds them on the item's API detail."""
+    details = {
+        "product": "/api/v1/products/{id}/",
+        "feed_entry": "/api/v1/feed-entries/{id}/cap/",
+        "rfi": "/api/v1/rfis/{id}/",
+        "delivery": "/api/v1/inbox/{id}/",
+        "webhook": "/api/v1/webhooks/{id}/",
+        "attachment": "/products/" + str(planted.attachment_product) + "/attachments/{id}/",
+    }
+    for secret in SECRETS:
+        for persona in secret.readers:
+            path = details[secret.kind].replace("{id}", str(planted.ids[secret.name]))
+            status, body = fetch(browser, "GET", path, persona, planted)
+            assert status == 200, f"GET {path} as {persona}: {status}"
+            assert secret.marker in body or not secret.has_text, f"{secret.name} not in GET {path} as {persona}"
+        for persona in secret.seers:
+            path = details[secret.kind].replace("{id}", str(planted.ids[secret.name]))
+            status, body = fetch(browser, "GET", path, persona, planted)
+            assert status == 200, f"GET {path} as {persona}: {status}"
+            assert secret.marker not in body
