@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -155,7 +155,8 @@ class TokenView(APIView):
         responses={
             200: inline_serializer(
                 "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
-            )
+            ),
+            429: OpenApiResponse(description="Too many sign-in attempts from this address: wait and try again."),
         },
     )
     def post(self, request):

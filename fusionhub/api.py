@@ -54,3 +54,54 @@ def exception_handler(exc, context):
 
 def error_response(field: str, message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"errors": {field: [message]}}, status=code)
+
+
+# --- the schema ------------------------------------------------------------------------------------
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error: messages by field, `non_field_errors` for the rest.",
+    "properties": {
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+    },
+    "required": ["errors"],
+}
+ERROR_DESCRIPTIONS = {
+    "400": "The input is not valid: messages by field.",
+    "401": "No credentials, or credentials that are not valid.",
+    "403": "The caller may see the item but may not do this.",
+    "404": "No such item, or one the caller may not see.",
+}
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def document_error_responses(result, generator, request, public):
+    """A drf-spectacular postprocessing hook: every operation documents the errors it can answer.
+
+    401 and 403 everywhere (a token may be missing, wrong, or lack the role); 400 where there is input
+    (a body, a filter, a page number); 404 where there is an object in the path or a page to miss.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"schema": {"$ref": "#/components/schemas/Error"}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            query = {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "query"}
+            codes = ["401", "403"]
+            if method in WRITE_METHODS or query:
+                codes.append("400")
+            if "{" in path or "page" in query or "incident" in query:
+                codes.append("404")
+            # An error comes in JSON, or in the JSON flavour the caller asked for (application/stix+json).
+            media_types = {"application/json"} | {
+                media_type
+                for code, response in operation["responses"].items()
+                if code.startswith("2")
+                for media_type in response.get("content", {})
+                if media_type.endswith("+json")
+            }
+            content = {media_type: error for media_type in sorted(media_types)}
+            for code in codes:
+                operation["responses"].setdefault(code, {"description": ERROR_DESCRIPTIONS[code], "content": content})
+    return result

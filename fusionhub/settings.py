@@ -256,6 +256,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fusionhub.api.document_error_responses",
+    ],
     # Several models have a "priority", "status" or "state" with different choices: name each.
     "ENUM_NAME_OVERRIDES": {
         "IncidentPriorityEnum": "eoc.models.Incident.Priority",

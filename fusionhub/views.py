@@ -68,11 +68,20 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return render(request, "errors/403.html", {"reason": str(exception or "")}, status=403)
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # An address under /api/ that no route takes (/api/v1/products/abc/) answers in the API's own shape.
+    if _is_api(request):
+        return JsonResponse({"errors": {"non_field_errors": ["Not found."]}}, status=404)
     return render(request, "errors/404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"errors": {"non_field_errors": ["Server error."]}}, status=500)
     # No context processors here: the error may have come from one of them.
     from django.template import loader
 
