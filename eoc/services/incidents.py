@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -67,6 +67,11 @@ def _next_incident_number(eoc: Agency, year: int) -> str:
     return f"{eoc.acronym}-{year}-{count + 1:03d}"
 
 
+# A start centuries back is a typing error; it would also be shown with the local mean time offset
+# (-04:56:02), which is no RFC 3339 date-time.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def open_incident(*, by: User, details: IncidentDetails) -> Incident:
     """Open an incident led by the coordinator's EOC."""
     eoc = by.agency
@@ -81,6 +86,8 @@ def open_incident(*, by: User, details: IncidentDetails) -> Incident:
     if details.priority not in Incident.Priority.values:
         errors["priority"] = "Choose a priority."
     validate_location(details.latitude, details.longitude, errors)
+    if details.started_at is not None and details.started_at < EARLIEST_START:
+        errors["started_at"] = "Give a start after 1 January 2000."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(durable=True):

@@ -190,3 +190,16 @@ def test_feed_costs_a_fixed_number_of_queries(api, coordinator, flood, post, dja
         post(flood, title=f"more {number}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(f"/api/v1/incidents/{flood.pk}/feed/")
+
+
+def test_an_incident_started_centuries_ago_is_refused(api, coordinator):
+    # Found by fuzzing the API: a start in 1247 was stored and shown with the -04:56:02 local mean time
+    # offset, which breaks the schema's date-time.
+    response = api(coordinator).post(
+        "/api/v1/incidents/",
+        {"name": "x", "incident_type": "flood", "started_at": "1247-04-18T01:04:58-13:49"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "started_at" in response.json()["errors"]
+    assert not Incident.objects.exists()
