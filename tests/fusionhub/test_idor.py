@@ -15,6 +15,7 @@ delivery and webhook). Then:
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -255,6 +256,9 @@ KINDS = {
     "/api/v1/agencies/": "agency",
     "/api/v1/eocs/": "agency",
     "/api/v1/jurisdictions/": "jurisdiction",
+    "/api/v1/liaison-assignments/": "liaison_assignment",
+    "/api/v1/routing-rules/": "routing_rule",
+    "/api/v1/relays/": "relay",
 }
 
 
@@ -281,7 +285,7 @@ def test_every_get_of_the_schema_is_in_the_url_matrix():
     for key in OPERATIONS:
         method, path = key.split(" ", 1)
         if method == "GET":
-            name = resolve(path.replace("{id}", "1")).url_name
+            name = resolve(re.sub(r"\{\w+\}", "1", path)).url_name
             assert name in EXPECTATIONS, f"{key} ({name}) has no line in EXPECTATIONS"
 
 
@@ -334,6 +338,7 @@ def test_write_answers_its_roles(db, browser, planted, key, persona):
     method, path = key.split(" ", 1)
     if "{id}" in path:
         path = path.replace("{id}", str(expect.target(planted.world)))
+    assert "{" not in path, f"{key}: the table gives no object for {path}"
     status, body = fetch(browser, method, path, persona, planted)
     allowed = expect.statuses(persona)
     assert status in allowed, f"{key} as {persona}: {status}, expected {allowed}: {body[:300]}"
@@ -398,7 +403,9 @@ def test_every_page_route_with_a_planted_kind_is_scanned_with_it():
     post_only = {
         key for key in takes_pk if not isinstance(EXPECTATIONS[key], list) and EXPECTATIONS[key].default == 405
     }
-    by_hand = {"sharing:product-compare"}  # two products: paths_to_scan pairs a hidden one with a visible one
+    # Two products: paths_to_scan pairs a hidden one with a visible one. A feed entry's attachment: no
+    # planted entry has one yet.
+    by_hand = {"sharing:product-compare", "eoc:entry-attachment-download"}
     missing = sorted(takes_pk - post_only - by_hand - set(PAGE_OBJECT_ROUTES))
     assert not missing, f"Add these routes to PAGE_OBJECT_ROUTES: {missing}"
 
