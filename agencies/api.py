@@ -160,8 +160,9 @@ class TokenView(APIView):
         },
     )
     def post(self, request):
-        username = str(request.data.get("username") or "")
-        password = str(request.data.get("password") or "")
+        data = request.data if hasattr(request.data, "get") else {}  # a JSON number or list is no object
+        username = str(data.get("username") or "")
+        password = str(data.get("password") or "")
         errors = {}
         if not username:
             errors["username"] = ["Give your username."]

@@ -667,3 +667,10 @@ def test_people_listing_costs_a_fixed_number_of_queries(client, django_assert_ma
         response = client.get("/api/v1/users/")
 
     assert response.json()["count"] == 31
+
+
+def test_token_endpoint_refuses_a_body_that_is_not_an_object(client, db):
+    # Found by fuzzing the API: a JSON number as the body was a 500.
+    response = client.post("/api/v1/auth/token/", "3140335", content_type="application/json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"username", "password"}
