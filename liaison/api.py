@@ -5,6 +5,8 @@ the pages (outsiders get 404, people who see an item but may not act on it 403).
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -420,12 +422,16 @@ class RelayFilter(filters.FilterSet):
     incident = IdFilter(field_name="incident", help_text="Id of the incident whose feed it goes to or comes from.")
     source_type = filters.ChoiceFilter(choices=SOURCE_TYPES)
     created_since = filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", help_text="Only relays made at or after this time (ISO 8601)."
+        method="filter_created_since", help_text="Only relays made at or after this time (ISO 8601)."
     )
 
     class Meta:
         model = Relay
         fields = ["state", "direction", "eoc", "incident", "source_type", "created_since"]
+
+    def filter_created_since(self, queryset, name, value):
+        # Any offset ISO 8601 allows (PostgreSQL takes only up to ±15:59), as the same instant in UTC.
+        return queryset.filter(created_at__gte=value.astimezone(datetime.UTC))
 
 
 class ManualRelaySerializer(VisibleIncidentsMixin, serializers.Serializer):

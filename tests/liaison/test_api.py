@@ -1,6 +1,7 @@
 """The liaison API as a partner system or a liaison officer's tool sees it: assignments, routing
 rules, relays, what each side may see, and refusals that say why and leave nothing half-saved."""
 
+import datetime
 from datetime import timedelta
 
 import pytest
@@ -149,6 +150,9 @@ def test_relays_are_filtered_by_state_direction_eoc_incident_source_and_time(
     hour_ago, in_an_hour = timezone.now() - timedelta(hours=1), timezone.now() + timedelta(hours=1)
     assert set(ids(client.get(RELAYS, {"created_since": hour_ago.isoformat()}))) == all_relays
     assert ids(client.get(RELAYS, {"created_since": in_an_hour.isoformat()})) == []
+    # Any offset ISO 8601 allows, beyond PostgreSQL's own range, is the same instant in UTC.
+    far_east = hour_ago.astimezone(datetime.timezone(datetime.timedelta(hours=21, minutes=27)))
+    assert set(ids(client.get(RELAYS, {"created_since": far_east.isoformat()}))) == all_relays
     # The coordinator's filters work within what the EOC may see.
     assert set(ids(api(coordinator).get(RELAYS, {"eoc": other_eoc.pk}))) == set()
 
