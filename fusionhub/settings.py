@@ -223,6 +223,16 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=6)
 if not 0 <= DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23, not {DIGEST_HOUR}.")
 
+# --- Criminal intelligence (28 CFR Part 23) ----------------------------------------------------
+
+# Days before a criminal-intelligence product's review-by date when its retention review opens in
+# the originating center's queue.
+RETENTION_REVIEW_LEAD_DAYS = env.int("RETENTION_REVIEW_LEAD_DAYS", default=30)
+if not 1 <= RETENTION_REVIEW_LEAD_DAYS <= 365:
+    raise ImproperlyConfigured(
+        f"RETENTION_REVIEW_LEAD_DAYS must be a number of days from 1 to 365, not {RETENTION_REVIEW_LEAD_DAYS}."
+    )
+
 # --- REST API --------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -312,6 +322,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-deliveries": {"task": "dissemination.sweep_deliveries", "schedule": 60.0},
     "send-digests": {"task": "dissemination.send_digests", "schedule": crontab(hour=DIGEST_HOUR, minute=0)},
     "archive-audit-entries": {"task": "agencies.archive_audit_entries", "schedule": crontab(hour=3, minute=30)},
+    "open-retention-reviews": {"task": "sharing.open_retention_reviews", "schedule": crontab(hour=1, minute=30)},
     "record-worker-heartbeat": {
         "task": "fusionhub.record_worker_heartbeat",
         "schedule": crontab(minute="*"),

@@ -105,6 +105,9 @@ class ProductSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
     published_at = serializers.DateTimeField(read_only=True, allow_null=True)
     retracted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    purged_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Purged under 28 CFR Part 23: only this tombstone is left."
+    )
 
     summary = serializers.CharField(required=False)
     body = serializers.CharField(required=False, help_text="Markdown.")

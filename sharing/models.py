@@ -127,6 +127,9 @@ class ThreatProduct(MarkedItem):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
     retraction_reason = models.TextField(blank=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Criminal intelligence purged under 28 CFR Part 23: only a tombstone is left."
+    )
     # Full-text search: title (A) above summary (B) above body (C), English stemming; kept by the
     # services that write the text. The tearline has its own vector so those who see only the
     # tearline are never matched on words of the full text.
@@ -173,6 +176,10 @@ class ThreatProduct(MarkedItem):
     def is_released(self) -> bool:
         return self.state not in self.UNRELEASED_STATES
 
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
+
 
 class ProductTransition(models.Model):
     """One step of a product's lifecycle: who did what, when, with what comment."""
@@ -186,6 +193,8 @@ class ProductTransition(models.Model):
         SUPERSEDED = "superseded", "Superseded by a new version"
         RETRACTED = "retracted", "Retracted"
         NEW_VERSION = "new_version", "New version started"
+        RETENTION_VALIDATED = "retention_validated", "Validated for retention (28 CFR Part 23)"
+        PURGED = "purged", "Purged (28 CFR Part 23)"
 
     product = models.ForeignKey(ThreatProduct, on_delete=models.CASCADE, related_name="transitions")
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -212,6 +221,73 @@ class ProductRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} read {self.product_id} at {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class RetentionReview(models.Model):
+    """The review of a criminal-intelligence product (28 CFR Part 23) before its review-by date: a
+    supervisor of the originating center validates it for a new period or purges it.
+
+    A review concerns the product number as a whole: every released version of it, the current one
+    and those it superseded. At most one review per number is open at a time.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        VALIDATED = "validated", "Validated"
+        PURGED = "purged", "Purged"
+
+    number = models.CharField(max_length=40, help_text="The product number under review.")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="retention_reviews")
+    product = models.ForeignKey(
+        ThreatProduct,
+        on_delete=models.PROTECT,
+        related_name="retention_reviews",
+        help_text="The newest released version of the number when the review was opened.",
+    )
+    due_date = models.DateField(help_text="The earliest review-by date among the number's versions.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    justification = models.TextField(blank=True)
+    new_review_by = models.DateField(null=True, blank=True, help_text="Validated: the new review-by date.")
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], condition=Q(state="open"), name="retention_review_one_open"),
+            models.CheckConstraint(
+                condition=Q(state="open")
+                | (Q(decided_by__isnull=False) & Q(decided_at__isnull=False) & ~Q(justification="")),
+                name="retention_review_decision_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="validated") | Q(new_review_by__isnull=False),
+                name="retention_review_validated_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "state", "due_date"], name="retention_review_queue")]
+
+    def __str__(self) -> str:
+        return f"Retention review of {self.number} due {self.due_date:%Y-%m-%d} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_date < timezone.localdate()
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_date - timezone.localdate()).days
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, -self.days_left)
 
 
 def attachment_path(instance: ProductAttachment, filename: str) -> str:

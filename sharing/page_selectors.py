@@ -16,7 +16,7 @@ A = ProductTransition.Action
 
 # What recipients outside the originating center are shown of a product's history: the steps that
 # changed what they must know. Review comments stay with the center; a retraction's reason is for everyone.
-RELEASE_STEPS = (A.APPROVED, A.SUPERSEDED, A.RETRACTED)
+RELEASE_STEPS = (A.APPROVED, A.SUPERSEDED, A.RETRACTED, A.PURGED)
 
 
 def with_read_marks(products: QuerySet[ThreatProduct], *, person: User) -> QuerySet[ThreatProduct]:

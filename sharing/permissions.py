@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from agencies.models import Role, User
 
 from .models import ProductTransition, ThreatProduct
-from .services.products import next_state
+from .services.products import next_state, purged_refusal
 
 
 class ProductAction(Enum):
@@ -71,6 +71,8 @@ def check_may_act(person: User, product: ThreatProduct, action: ProductAction) -
 
 def state_refusal(product: ThreatProduct, action: ProductAction) -> str:
     """Why the action is not possible in the product's present state, or "" when it is."""
+    if purged_refusal(product):
+        return purged_refusal(product)
     try:
         next_state(product.state, action.value)
     except ValidationError as error:

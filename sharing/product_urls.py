@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, editing, products
+from .views import actions, editing, products, retention
 
 urlpatterns = [
     path("", products.product_list, name="product-list"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("preview/", editing.markdown_preview, name="product-preview"),
     path("audience-preview/", editing.audience_preview, name="audience-preview"),
     path("review/", products.review_queue, name="review-queue"),
+    path("retention/", retention.retention_queue, name="retention-queue"),
+    path("retention/<int:pk>/", retention.retention_decision, name="retention-decision"),
     path("<int:pk>/", products.product_detail, name="product-detail"),
     path("<int:pk>/print/", products.product_print, name="product-print"),
     path("<int:pk>/compare/<int:other_pk>/", products.product_compare, name="product-compare"),

@@ -8,10 +8,11 @@ from datetime import date
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from agencies.models import Role, User
 
-from .models import ProductAttachment, ProductTransition, ThreatProduct
+from .models import ProductAttachment, ProductTransition, RetentionReview, ThreatProduct
 
 # Search snippets mark matches with these private-use characters, never with HTML: the page escapes
 # the snippet first and only then turns them into <mark>, so the text of a product cannot inject markup.
@@ -149,3 +150,32 @@ def versions_of(product: ThreatProduct, *, person: User) -> QuerySet[ThreatProdu
     if not product.number:
         return ThreatProduct.objects.visible_to(person).filter(pk=product.pk)
     return ThreatProduct.objects.visible_to(person).filter(number=product.number).order_by("-version")
+
+
+@dataclass
+class RetentionFilters:
+    """What the retention review queue may be narrowed by."""
+
+    state: str = "open"
+    due: str = ""  # "overdue", or "" for any due date
+    number: str = ""
+
+
+def retention_queue(*, person: User, filters: RetentionFilters | None = None) -> QuerySet[RetentionReview]:
+    """The retention reviews of the person's center, due soonest first; empty unless a supervisor."""
+    filters = filters or RetentionFilters()
+    if not person.has_role(Role.SUPERVISOR):
+        return RetentionReview.objects.none()
+    reviews = RetentionReview.objects.filter(agency_id=person.agency_id).select_related("product", "decided_by")
+    if filters.state:
+        reviews = reviews.filter(state=filters.state)
+    if filters.due == "overdue":
+        reviews = reviews.filter(state=RetentionReview.State.OPEN, due_date__lt=timezone.localdate())
+    if filters.number:
+        reviews = reviews.filter(number__icontains=filters.number)
+    return reviews.order_by("due_date", "pk")
+
+
+def open_retention_review_count(*, person: User) -> int:
+    """How many retention reviews wait for the person's center (0 unless a supervisor)."""
+    return retention_queue(person=person).count()

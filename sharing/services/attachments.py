@@ -28,6 +28,8 @@ def _check_may_edit(person: User, product: ThreatProduct) -> None:
 
 
 def _check_draft(product: ThreatProduct, doing: str) -> None:
+    if product.purged_at is not None:
+        raise _refuse("This product was purged under 28 CFR Part 23: its attachments cannot be changed.")
     if product.state != ThreatProduct.State.DRAFT:
         raise _refuse(
             f"Attachments can be {doing} only on a draft, and this product is "
@@ -76,7 +78,7 @@ def add_attachment(*, product: ThreatProduct, by: User, uploaded_file: UploadedF
     return attachment
 
 
-def _delete_file_unless_shared(name: str) -> None:
+def delete_file_unless_shared(name: str) -> None:
     if not ProductAttachment.objects.filter(file=name).exists():
         _storage().delete(name)
 
@@ -100,7 +102,7 @@ def remove_attachment(*, attachment: ProductAttachment, by: User) -> None:
             by=by,
             comment=f"Removed the attachment {attachment.filename}.",
         )
-        transaction.on_commit(lambda: _delete_file_unless_shared(name))
+        transaction.on_commit(lambda: delete_file_unless_shared(name))
 
 
 def copy_attachments(*, source: ThreatProduct, target: ThreatProduct) -> list[ProductAttachment]:

@@ -118,6 +118,23 @@ def _is_center_worker(person: User, agency_id: int) -> bool:
     return person.agency_id == agency_id and person.has_role(Role.ANALYST, Role.SUPERVISOR)
 
 
+def purged_refusal(product: ThreatProduct) -> str:
+    """Why nothing more can be done to a purged product, or "" when it is not purged."""
+    if product.purged_at is None:
+        return ""
+    return (
+        f"{product.display_number} was purged under 28 CFR Part 23 on "
+        f"{timezone.localtime(product.purged_at):%Y-%m-%d}: only its tombstone is kept, and it cannot be "
+        "edited, reviewed, updated or retracted."
+    )
+
+
+def _check_not_purged(product: ThreatProduct) -> None:
+    refusal = purged_refusal(product)
+    if refusal:
+        raise ValidationError({"state": refusal})
+
+
 def _check_may_write(person: User) -> None:
     if not person.agency.is_fusion_center or not person.has_role(Role.ANALYST, Role.SUPERVISOR):
         raise PermissionDenied("Only analysts and supervisors of a fusion center write threat products.")
@@ -295,9 +312,11 @@ def edit_product(*, product: ThreatProduct, by: User, content: ProductContent) -
                 "to write the next version."
             }
         )
+    _check_not_purged(product)
     validate_content(content, originating_agency=product.originating_agency)
     with transaction.atomic(durable=True):
         product = _lock(product)
+        _check_not_purged(product)
         next_state(product.state, A.EDITED)
         before = _markings_and_audience(product)
         _apply(product, content)
@@ -312,9 +331,11 @@ def edit_product(*, product: ThreatProduct, by: User, content: ProductContent) -
 def submit_for_review(*, product: ThreatProduct, by: User, comment: str = "") -> ThreatProduct:
     if not (by == product.author or _is_center_worker(by, product.originating_agency_id)):
         raise PermissionDenied("Only the author or their center's analysts submit a draft.")
+    _check_not_purged(product)
     validate_content(ProductContent.of(product), originating_agency=product.originating_agency)
     with transaction.atomic(durable=True):
         product = _lock(product)
+        _check_not_purged(product)
         product.state = next_state(product.state, A.SUBMITTED)
         product.save(update_fields=["state", "updated_at"])
         _record(product, A.SUBMITTED, by, comment)
@@ -335,6 +356,7 @@ def return_product(*, product: ThreatProduct, reviewer: User, comment: str) -> T
         raise ValidationError({"comment": "Say what the author should change."})
     with transaction.atomic(durable=True):
         product = _lock(product)
+        _check_not_purged(product)
         product.state = next_state(product.state, A.RETURNED)
         product.reviewer = reviewer
         product.save(update_fields=["state", "reviewer", "updated_at"])
@@ -355,9 +377,11 @@ def _next_number(agency: Agency, year: int) -> str:
 def approve_product(*, product: ThreatProduct, reviewer: User, comment: str = "") -> ThreatProduct:
     """Publish a product in review: number it, supersede its previous version, and queue its dispatch."""
     _check_reviewer(product, reviewer)
+    _check_not_purged(product)
     validate_content(ProductContent.of(product), originating_agency=product.originating_agency)
     with transaction.atomic(durable=True):
         product = _lock(product)
+        _check_not_purged(product)
         product.state = next_state(product.state, A.APPROVED)
         now = timezone.now()
         previous = product.previous_version
@@ -410,6 +434,7 @@ def start_update(*, product: ThreatProduct, by: User) -> ThreatProduct:
         raise PermissionDenied("Only the originating center updates its products.")
     with transaction.atomic(durable=True):
         current = _lock(product)
+        _check_not_purged(current)
         next_state(current.state, A.NEW_VERSION)
         if ThreatProduct.objects.filter(previous_version=current).exists():
             raise ValidationError({"state": "An update of this version is already being written."})
@@ -439,6 +464,7 @@ def retract_product(*, product: ThreatProduct, by: User, reason: str) -> ThreatP
         raise ValidationError({"reason": "Say why the product is retracted: recipients will read it."})
     with transaction.atomic(durable=True):
         product = _lock(product)
+        _check_not_purged(product)
         product.state = next_state(product.state, A.RETRACTED)
         product.retracted_at = timezone.now()
         product.retraction_reason = reason

@@ -131,4 +131,5 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only supervisors review products.")
     page = paginate(request, selectors.review_queue(person=request.user))
     rows = [(product, may_act(request.user, product, ProductAction.APPROVE)) for product in page]
-    return render(request, "sharing/review_queue.html", {"page": page, "rows": rows})
+    retention_open = selectors.open_retention_review_count(person=request.user)
+    return render(request, "sharing/review_queue.html", {"page": page, "rows": rows, "retention_open": retention_open})

@@ -40,7 +40,7 @@ from liaison.services import (
     set_duty_contact,
 )
 from sharing.demo import seed_products
-from sharing.models import ProductAttachment, RequestForInformation, ThreatProduct
+from sharing.models import ProductAttachment, RequestForInformation, RetentionReview, ThreatProduct
 from sharing.services.attachments import add_attachment
 from sharing.services.products import start_update
 from sharing.services.requests import submit_request
@@ -309,6 +309,16 @@ def liaison_assignment(world: World) -> LiaisonAssignment:
     )
 
 
+def retention_review(world: World) -> RetentionReview:
+    """An open retention review of the published product at the fusion center (made on first use)."""
+    product = world.published_product
+    return RetentionReview.objects.get_or_create(
+        number=product.number,
+        state=RetentionReview.State.OPEN,
+        defaults={"agency": product.originating_agency, "product": product, "due_date": timezone.localdate()},
+    )[0]
+
+
 # Who may see what (the visibility policy, agencies/visibility.py and each app's visible_to):
 # the fusion center's own people see its drafts; the AMBER+STRICT product reaches only the two
 # police agencies it names and the center; the Mecklenburg drill only its participants; an RFI
@@ -341,6 +351,14 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "sharing:product-preview": page(405),
     "sharing:audience-preview": page(405),
     "sharing:review-queue": page(403, only(200, "supervisor")),
+    # Retention reviews of criminal intelligence: the center's supervisors; a review is not even
+    # found from another agency (404), and refused to the center's other people (403).
+    "sharing:retention-queue": page(403, only(200, "supervisor")),
+    "sharing:retention-decision": page(
+        404,
+        {"supervisor": 200, "analyst": 403, "liaison": 403, "sysadmin": 403},
+        args=lambda world: {"pk": retention_review(world).pk},
+    ),
     "sharing:product-detail": [
         page(200, args=pk("published_product"), label="green"),
         page(200, NOT_LES_READERS, args=pk("strict_product"), label="amber-strict"),
