@@ -64,6 +64,11 @@ def _decide(review: RetentionReview, person, data: dict) -> str:
 def retention_decision(request: HttpRequest, pk: int) -> HttpResponse:
     review = _review_or_404(request, pk)
     _check_supervisor(request)
+    if request.method == "POST" and not review.is_open:
+        messages.error(
+            request, f"This review of {review.number} was already decided: {review.get_state_display().lower()}."
+        )
+        return redirect("sharing:retention-decision", pk=review.pk)
     form = RetentionDecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
