@@ -276,7 +276,7 @@ def test_reader_without_law_enforcement_status_gets_only_the_tearline(api, coord
     assert set(shown) == {
         "id", "number", "display_number", "version", "previous_version", "kind", "title", "tlp", "tlp_label",
         "caveats", "state", "access", "originating_agency", "tearline", "effective_at", "expires_at", "is_expired",
-        "created_at", "updated_at", "published_at", "retracted_at",
+        "created_at", "updated_at", "published_at", "retracted_at", "purged_at",
     }  # fmt: skip
     for secret in ("scrap yard", "informant", "organised theft ring", "ground wire"):
         assert secret not in response.content.decode().lower()
