@@ -50,7 +50,9 @@ def product_panel(request: HttpRequest, product: ThreatProduct) -> str:
         {
             "product": product,
             "relays": selectors.relays_of_product(product),
-            "may_relay": selectors.may_relay(person) and product.state == ThreatProduct.State.PUBLISHED,
+            "may_relay": selectors.may_relay(person)
+            and product.state == ThreatProduct.State.PUBLISHED
+            and not product.is_purged,
         },
         request=request,
     )

@@ -347,6 +347,10 @@ def check_source(source, *, direction: str, eoc: Agency, fusion_center: Agency) 
     """The marking check of relaying `source` in `direction` (to the EOC or to the fusion center)."""
     target = eoc if direction == Direction.TO_EOC else fusion_center
     if isinstance(source, ThreatProduct):
+        if source.purged_at is not None:
+            return MarkingCheck(
+                False, "", ["This product was purged under 28 CFR Part 23: nothing of it is left to relay."]
+            )
         released = source.state == ThreatProduct.State.PUBLISHED
         return check_markings(source, target=target, state=source.get_state_display().lower(), released=released)
     if isinstance(source, FeedEntry):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agencies.markings import Caveat
 from agencies.models import Agency, Role
+from liaison.services import check_source
 from sharing.models import ProductAttachment, ProductTransition, RetentionReview, ThreatProduct
 from sharing.services import products as product_services
 from sharing.services.attachments import add_attachment
@@ -472,3 +473,11 @@ def test_review_queue_links_to_the_retention_reviews(review, supervisor, signed_
     html = signed_in(supervisor).get("/products/review/").content.decode()
     assert 'href="/products/retention/"' in html
     assert "1 open" in html
+
+
+def test_a_purged_product_cannot_be_relayed_to_an_eoc(review, intelligence, supervisor, county_eoc, fusion_center):
+    purge_product(review=review, by=supervisor, justification="No longer relevant.")
+    intelligence.refresh_from_db()
+    check = check_source(intelligence, direction="to_eoc", eoc=county_eoc, fusion_center=fusion_center)
+    assert not check.allowed
+    assert "purged under 28 CFR Part 23" in " ".join(check.reasons)
