@@ -25,6 +25,8 @@ class AuditAction(models.TextChoices):
     PUBLISH = "publish", "Published"
     UPDATE = "update", "Update published"
     RETRACT = "retract", "Retracted"
+    RETENTION_VALIDATED = "retention_validated", "Validated for retention (28 CFR Part 23)"
+    PURGED = "purged", "Purged (28 CFR Part 23)"
     RELAY = "relay", "Relayed"
     DISSEMINATE = "disseminate", "Disseminated"
     PERSON_ADDED = "person_added", "Person added"

@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Case, Min, Value, When
 from django.utils import timezone
 
-from agencies.models import Role, User
+from agencies.audit import record_audit
+from agencies.models import AuditAction, Role, User
 from dissemination.services import record_event
 
 from ..models import (
@@ -159,9 +160,17 @@ def validate_retention(
             at=now,
             comment=f"Review by {new_review_by:%Y-%m-%d}. {justification}",
         )
-        # audit: record_audit(action="retention_validated", person=by, item=product, detail={
-        #     "number": review.number, "review": review.pk, "due_date": review.due_date.isoformat(),
-        #     "new_review_by": new_review_by.isoformat()})
+        record_audit(
+            action=AuditAction.RETENTION_VALIDATED,
+            person=by,
+            item=product,
+            detail={
+                "review": review.pk,
+                "due_date": review.due_date.isoformat(),
+                "new_review_by": new_review_by.isoformat(),
+                "justification": justification[:500],
+            },
+        )
     return review
 
 
@@ -216,9 +225,18 @@ def purge_product(*, review: RetentionReview, by: User, justification: str) -> R
             subject=product,
             payload={"number": review.number, "versions": [version.pk for version in versions]},
         )
-        # audit: record_audit(action="purged", person=by, item=product, detail={
-        #     "number": review.number, "review": review.pk, "due_date": review.due_date.isoformat(),
-        #     "versions": [v.pk for v in versions], "attachments_removed": len(files)})
+        record_audit(
+            action=AuditAction.PURGED,
+            person=by,
+            item=product,
+            detail={
+                "review": review.pk,
+                "due_date": review.due_date.isoformat(),
+                "versions": [version.pk for version in versions],
+                "attachment_files": len(files),
+                "justification": justification[:500],
+            },
+        )
         for name in files:
             transaction.on_commit(lambda name=name: delete_file_unless_shared(name))
     return review

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from agencies.models import Role
+from agencies.audit import ItemRef, record_audit, recording_denial
+from agencies.models import AuditAction, AuditOutcome, Role
 
 from .. import selectors
 from ..forms import add_service_errors
@@ -50,6 +51,15 @@ def _review_or_404(request: HttpRequest, pk: int) -> RetentionReview:
     return review
 
 
+def _attempted(request: HttpRequest) -> str:
+    """The audit action of what the person tried: a decision when posting, a view otherwise."""
+    if request.method != "POST":
+        return AuditAction.VIEW
+    if request.POST.get("decision") == RetentionDecisionForm.PURGE:
+        return AuditAction.PURGED
+    return AuditAction.RETENTION_VALIDATED
+
+
 def _decide(review: RetentionReview, person, data: dict) -> str:
     if data["decision"] == RetentionDecisionForm.VALIDATE:
         review = retention.validate_retention(
@@ -62,8 +72,17 @@ def _decide(review: RetentionReview, person, data: dict) -> str:
 
 @login_required
 def retention_decision(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _review_or_404(request, pk)
-    _check_supervisor(request)
+    with recording_denial(request, action=_attempted(request), item=ItemRef.of(RetentionReview, pk)):
+        review = _review_or_404(request, pk)
+    if not request.user.has_role(Role.SUPERVISOR):
+        record_audit(
+            action=_attempted(request),
+            item=review.product,
+            outcome=AuditOutcome.DENIED,
+            request=request,
+            detail={"review": review.pk},
+        )
+        raise PermissionDenied(REFUSAL)
     if request.method == "POST" and not review.is_open:
         messages.error(
             request, f"This review of {review.number} was already decided: {review.get_state_display().lower()}."
@@ -74,6 +93,14 @@ def retention_decision(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             done = _decide(review, request.user, form.cleaned_data)
         except ValidationError as error:
+            # Refused on the product's marked record: the attempt is kept with the reasons given.
+            record_audit(
+                action=_attempted(request),
+                item=review.product,
+                outcome=AuditOutcome.FAILURE,
+                request=request,
+                detail={"review": review.pk, "refused": error.messages[:5]},
+            )
             add_service_errors(form, error)
         else:
             messages.success(request, done)

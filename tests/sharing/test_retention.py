@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agencies.markings import Caveat
-from agencies.models import Agency, Role
+from agencies.models import Agency, AuditAction, AuditEntry, AuditOutcome, Role
 from liaison.services import check_source
 from sharing.models import ProductAttachment, ProductTransition, RetentionReview, ThreatProduct
 from sharing.services import products as product_services
@@ -481,3 +481,56 @@ def test_a_purged_product_cannot_be_relayed_to_an_eoc(review, intelligence, supe
     check = check_source(intelligence, direction="to_eoc", eoc=county_eoc, fusion_center=fusion_center)
     assert not check.allowed
     assert "purged under 28 CFR Part 23" in " ".join(check.reasons)
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+def test_validation_and_purge_are_audited_with_the_decision(intelligence, publish, analyst, supervisor):
+    other = publish(analyst, is_criminal_intelligence=True, criminal_predicate="Theft ring.", title="Other ring")
+    due_in(intelligence, 3)
+    due_in(other, 4)
+    open_due_reviews()
+    first, second = RetentionReview.objects.order_by("due_date")
+    new_date = timezone.localdate() + timedelta(days=400)
+
+    validate_retention(review=first, by=supervisor, new_review_by=new_date, justification="Case open.")
+    purge_product(review=second, by=supervisor, justification="Not relevant.")
+
+    validated = AuditEntry.objects.get(action=AuditAction.RETENTION_VALIDATED)
+    assert (validated.person, validated.item_type, validated.item_id) == (
+        supervisor,
+        "sharing.threatproduct",
+        intelligence.pk,
+    )
+    assert validated.item_label == intelligence.number
+    assert validated.detail["new_review_by"] == new_date.isoformat()
+    assert validated.detail["justification"] == "Case open."
+    purged = AuditEntry.objects.get(action=AuditAction.PURGED)
+    assert (purged.person, purged.item_id, purged.outcome) == (supervisor, other.pk, AuditOutcome.SUCCESS)
+    assert purged.item_label == other.number
+    assert purged.detail["versions"] == [other.pk]
+
+
+def test_a_refused_purge_leaves_no_success_in_the_audit_trail(review, analyst):
+    with pytest.raises(PermissionDenied):
+        purge_product(review=review, by=analyst, justification="Purge.")
+    assert not AuditEntry.objects.filter(action=AuditAction.PURGED).exists()
+
+
+def test_refused_decisions_on_the_page_are_audited(review, intelligence, analyst, supervisor, coordinator, signed_in):
+    assert signed_in(analyst).post(f"/products/retention/{review.pk}/", {"decision": "purge"}).status_code == 403
+    assert signed_in(coordinator).post(f"/products/retention/{review.pk}/", {"decision": "purge"}).status_code == 404
+    signed_in(supervisor).post(
+        f"/products/retention/{review.pk}/",
+        {"decision": "validate", "new_review_by": "2001-01-01", "justification": "Keep."},
+    )
+    denied = AuditEntry.objects.filter(outcome=AuditOutcome.DENIED).order_by("pk")
+    assert [(e.person, e.action, e.item_type) for e in denied] == [
+        (analyst, AuditAction.PURGED, "sharing.threatproduct"),
+        (coordinator, AuditAction.PURGED, "sharing.retentionreview"),
+    ]
+    failed = AuditEntry.objects.get(outcome=AuditOutcome.FAILURE, action=AuditAction.RETENTION_VALIDATED)
+    assert failed.person == supervisor
+    assert failed.item_id == intelligence.pk
+    assert "in the future" in " ".join(failed.detail["refused"])
