@@ -51,6 +51,12 @@ test: $(STAMP_DEV) $(STAMP_NPM)
 	@echo "==> tests: pytest"
 	@$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
+# The bench: its own database and Redis database (BENCH_DATABASE_URL, BENCH_REDIS_URL); seeds the
+# region once (a few minutes), then runs every scenario (BENCH_ARGS="--only feed search" for some).
+bench: $(STAMP_DEV) $(STAMP_NPM)
+	@scripts/bench/ensure-wrk.sh
+	@$(PY) -m scripts.bench $(BENCH_ARGS)
+
 lint: $(STAMP_DEV)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .

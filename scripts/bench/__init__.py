@@ -1,0 +1,1 @@
+"""`make bench`: FusionHub measured at a region's real size, on this machine, as production runs it."""
