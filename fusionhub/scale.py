@@ -410,7 +410,8 @@ def seed_incidents(rng: random.Random, sizes: Sizes, region: Region, now: dateti
                    region.people_by_agency[eoc][-1], eoc)  # fmt: skip
 
     columns = ["id", "number", "name", "incident_type", "status", "priority", "is_exercise", "description", "address",
-               "latitude", "longitude", "started_at", "closed_at", "created_at", "created_by_id", "lead_eoc_id"]  # fmt: skip
+               "latitude", "longitude", "started_at", "closed_at", "created_at", "created_by_id",
+               "lead_eoc_id"]  # fmt: skip
     copy_rows(Incident._meta.db_table, columns, rows(), label="incidents", total=sizes.incidents)
     return incidents
 
@@ -488,7 +489,8 @@ def seed_deliveries(rng: random.Random, sizes: Sizes, region: Region, now: datet
                 draw = rng.random()
                 state = "acknowledged" if draw < 0.1 else "read" if draw < 0.35 else "sent"
                 yield (pk, "inbox", True, state, when, when, when if state != "sent" else NULL,
-                       when if state == "acknowledged" else NULL, 0, NULL, "", dispatch, recipient, NULL, NULL)  # fmt: skip
+                       when if state == "acknowledged" else NULL, 0, NULL, "", dispatch, recipient,
+                       NULL, NULL)  # fmt: skip
                 pk += 1
 
     columns = ["id", "channel", "is_full_text", "state", "created_at", "sent_at", "read_at", "acknowledged_at",

@@ -77,7 +77,7 @@ def table(rows: list[Row]) -> str:
     out = [fmt(HEADERS), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [fmt(line) for line in lines]
     notes = [f"- {row.scenario}: {row.note}" for row in rows if row.note]
-    return "\n".join(out + ([""] + notes if notes else []))
+    return "\n".join([*out, "", *notes] if notes else out)
 
 
 def machine() -> dict:

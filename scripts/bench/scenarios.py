@@ -86,7 +86,7 @@ def cast() -> Cast:
             agency__discipline=Agency.Discipline.FIRE,
             groups__name=Role.PARTNER.label,
             is_law_enforcement=False,
-        )  # fmt: skip
+        )
         .order_by("pk")
         .first()
     )
@@ -272,9 +272,14 @@ def copy_baseline(dispatch: Dispatch, cast: Cast) -> tuple[float, int]:
     rows = list(
         Delivery.objects.filter(dispatch=dispatch).values_list("channel", "recipient_id", "is_full_text", "state")
     )
-    twin = Dispatch.objects.create(item_type=dispatch.item_type, item_id=dispatch.item_id, action=dispatch.action,
-                                   state=Dispatch.State.FANNED_OUT, originating_agency_id=dispatch.originating_agency_id,
-                                   created_by_id=dispatch.created_by_id)  # fmt: skip
+    twin = Dispatch.objects.create(
+        item_type=dispatch.item_type,
+        item_id=dispatch.item_id,
+        action=dispatch.action,
+        state=Dispatch.State.FANNED_OUT,
+        originating_agency_id=dispatch.originating_agency_id,
+        created_by_id=dispatch.created_by_id,
+    )
     now = timezone.now().isoformat()
     buffer = io.StringIO()
     for channel, recipient, full, state in rows:
@@ -498,9 +503,9 @@ def scale_out(cast: Cast, env: dict[str, str]) -> list[Row]:
 
 
 def healthy(base_url: str) -> bool:
-    request = urllib.request.Request(f"{base_url}/healthz", headers=PROXY)
+    request = urllib.request.Request(f"{base_url}/healthz", headers=PROXY)  # noqa: S310 - our server on loopback
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - our own server on loopback
+        with urllib.request.urlopen(request, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

@@ -104,12 +104,10 @@ def web_server(env: dict[str, str], *, port: int, workers: int) -> Process:
 
     def ready() -> bool:
         try:
-            with urllib.request.urlopen(
-                urllib.request.Request(
-                    f"http://127.0.0.1:{port}/bench/baseline/feed/0/", headers={"X-Forwarded-Proto": "https"}
-                ),
-                timeout=2,  # fmt: skip
-            ) as response:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/bench/baseline/feed/0/", headers={"X-Forwarded-Proto": "https"}
+            )
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - our server on loopback
                 return response.status == 200
         except OSError:
             return False
@@ -124,7 +122,8 @@ def web_server(env: dict[str, str], *, port: int, workers: int) -> Process:
 def celery_worker(env: dict[str, str], *, name: str, queues: str = "default,fanout,sending,events") -> Process:
     """One Celery worker process (prefork pool of one), as the Procfile runs it."""
     command = [str(BIN / "celery"), "-A", "fusionhub", "worker", f"--hostname={name}@bench", f"--queues={queues}",
-               "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle"]  # fmt: skip
+               "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "--without-gossip",
+               "--without-mingle"]  # fmt: skip
     process = Process(f"worker-{name}", command, env).start()
     wait_for(lambda: "ready." in process.output(), seconds=60, what=f"Celery worker {name}", process=process)
     return process
