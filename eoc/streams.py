@@ -9,6 +9,7 @@ carries "entry N was posted"; every entry is read through the visibility policy 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
@@ -37,6 +39,20 @@ CATCH_UP_LIMIT = 200
 def _event(entry_id: int, html: str) -> str:
     data = "\n".join(f"data: {line}" for line in html.splitlines() or [""])
     return f"id: {entry_id}\nevent: entry\n{data}\n\n"
+
+
+async def _read(function, *args):
+    """Run a read of an open stream on the shared thread pool, whose few threads keep their database
+    connections: a stream waiting for news holds no connection of its own (hundreds of open pages
+    would otherwise exhaust PostgreSQL's)."""
+    # Not sync_to_async: it would carry the request's context, and with it the request thread's connection.
+    return await asyncio.get_running_loop().run_in_executor(None, _on_pooled_connection, function, *args)
+
+
+def _on_pooled_connection(function, *args):
+    # As a request would: drop this thread's connection if it broke or grew too old, then read.
+    close_old_connections()
+    return function(*args)
 
 
 def _render_entries(person, entries) -> list[tuple[int, str]]:
@@ -71,7 +87,7 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
         # Subscribe first, then catch up: an entry posted in between arrives twice at most, and
         # the page drops ids it already shows.
         yield "retry: 2000\n\n"
-        for entry_id, html in await sync_to_async(_missed)(person, scope, after_id):
+        for entry_id, html in await _read(_missed, person, scope, after_id):
             yield _event(entry_id, html)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_STREAM_SECONDS
@@ -84,7 +100,7 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
                 entry_id = int(json.loads(message["data"])["entry_id"])
             except (ValueError, KeyError, TypeError):
                 continue
-            for found_id, html in await sync_to_async(_one)(person, scope, entry_id):
+            for found_id, html in await _read(_one, person, scope, entry_id):
                 yield _event(found_id, html)
     except aioredis.RedisError:
         logger.warning("Feed stream lost Redis; the page will reconnect", exc_info=True)
@@ -93,7 +109,16 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
         await client.aclose()
 
 
-def _response(generator: AsyncIterator[str]) -> StreamingHttpResponse:
+def _release_connection() -> None:
+    # A connection this thread did not open (a test client shares the test's) is not ours to close.
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+
+
+async def _response(generator: AsyncIterator[str]) -> StreamingHttpResponse:
+    # The request's own thread is done with the database: give its connection back now rather
+    # than when the stream ends, minutes later.
+    await sync_to_async(_release_connection)()
     response = StreamingHttpResponse(generator, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -116,7 +141,7 @@ async def incident_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
     if not visible:
         raise Http404
     scope = {"incident_id": pk}
-    return _response(_stream(person, scope, incident_channel(pk), _last_event_id(request)))
+    return await _response(_stream(person, scope, incident_channel(pk), _last_event_id(request)))
 
 
 async def eoc_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
@@ -127,4 +152,4 @@ async def eoc_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_eoc:
         raise Http404
     scope = {"eoc_id": pk}
-    return _response(_stream(person, scope, eoc_channel(pk), _last_event_id(request)))
+    return await _response(_stream(person, scope, eoc_channel(pk), _last_event_id(request)))

@@ -194,12 +194,14 @@ LATENCY_CONNECTIONS = 4
 LATENCY_SECONDS = 15
 
 
-def incident_feed(cast: Cast, base_url: str) -> list[Row]:
+def incident_feed(cast: Cast, base_url: str, asgi_url: str) -> list[Row]:
     path = f"/api/v1/incidents/{cast.incident.pk}/feed/?page_size=50"
     page = load.run_wrk(base_url, [path], cast.api_headers(cast.coordinator),
                         connections=LATENCY_CONNECTIONS, seconds=LATENCY_SECONDS)  # fmt: skip
     baseline = load.run_wrk(base_url, [f"/bench/baseline/feed/{cast.incident.pk}/"], PROXY,
                             connections=LATENCY_CONNECTIONS, seconds=LATENCY_SECONDS)  # fmt: skip
+    on_asgi = load.run_wrk(asgi_url, [f"/bench/baseline/feed/{cast.incident.pk}/"], PROXY,
+                           connections=LATENCY_CONNECTIONS, seconds=LATENCY_SECONDS)  # fmt: skip
     ratio = page.p95 / baseline.p95 if baseline.p95 else None
     return [
         Row(key="1-incident-feed", scenario="1. Incident feed page, 50 entries (EOC coordinator, API)",
@@ -210,6 +212,11 @@ def incident_feed(cast: Cast, base_url: str) -> list[Row]:
         Row(key="1-incident-feed-baseline", scenario="baseline: minimal view, one indexed query of 50 rows",
             median_ms=baseline.median, p95_ms=baseline.p95, p99_ms=baseline.p99, throughput=baseline.throughput,
             errors=baseline.errors, details=baseline.as_dict()),
+        Row(key="1-asgi-baseline", scenario="the same minimal view on uvicorn (ASGI): why pages go to WSGI",
+            median_ms=on_asgi.median, p95_ms=on_asgi.p95, p99_ms=on_asgi.p99, throughput=on_asgi.throughput,
+            errors=on_asgi.errors, ratio=on_asgi.p95 / baseline.p95 if baseline.p95 else None,
+            ratio_of="p95 vs WSGI", note="Django under ASGI runs each request in a new thread with a new "
+            "database connection; WSGI workers keep theirs", details=on_asgi.as_dict()),
     ]  # fmt: skip
 
 
@@ -339,13 +346,12 @@ LIVE_CLIENTS = 200
 LIVE_POSTS = 10
 
 
-async def _live(cast: Cast, port: int, cookies: list[str]) -> tuple[list[float], int, int]:
+async def _live(cast: Cast, port: int, cookies: list[str], headers: dict) -> tuple[list[float], int, int]:
     arrivals = live.Arrivals()
     path = f"/incidents/{cast.incident.pk}/feed/stream/?after=999999999999"
     clients = await live.open_streams(port, path, cookies, LIVE_CLIENTS, arrivals)
     failed = sum(1 for c in clients if c.failed)
     sent: dict[int, float] = {}
-    headers = {**cast.api_headers(cast.coordinator), "Content-Type": "application/json"}
     import json
 
     for n in range(LIVE_POSTS):
@@ -369,7 +375,8 @@ async def _live(cast: Cast, port: int, cookies: list[str]) -> tuple[list[float],
 def live_feed(cast: Cast, port: int) -> list[Row]:
     cookies = [session_for(person) for person in cast.coordinators]
     started = time.monotonic()
-    delays, failures, missing = asyncio.run(_live(cast, port, cookies))
+    headers = {**cast.api_headers(cast.coordinator), "Content-Type": "application/json"}
+    delays, failures, missing = asyncio.run(_live(cast, port, cookies, headers))
     measured = load.from_samples(delays, time.monotonic() - started, failures + missing)
     baseline_delays = asyncio.run(live.redis_baseline(settings.REDIS_URL, LIVE_CLIENTS, LIVE_POSTS))
     baseline = load.from_samples([d * 1000 for d in baseline_delays], 0)
@@ -518,7 +525,7 @@ def outage(cast: Cast, env: dict[str, str], seconds: int = 40) -> list[Row]:
     outage_env = {**env, "REDIS_URL": redis.url, "CELERY_BROKER_URL": redis.url, "CELERY_RESULT_BACKEND": redis.url}
     port = stack.spare_port()
     base_url = f"http://127.0.0.1:{port}"
-    web = stack.web_server(outage_env, port=port, workers=2)
+    web = stack.web_server(outage_env, port=port, workers=2, kind="wsgi")
     worker_a = stack.celery_worker(outage_env, name="outage-a")
     worker_b = stack.celery_worker(outage_env, name="outage-b")
     the_celery_app = _point_celery_at(redis.url)

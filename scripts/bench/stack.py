@@ -96,11 +96,17 @@ def wait_for(check, *, seconds: float, what: str, process: Process | None = None
     raise RuntimeError(f"{what}: not ready after {seconds:.0f} s\n{tail}")
 
 
-def web_server(env: dict[str, str], *, port: int, workers: int) -> Process:
-    """uvicorn as the Procfile runs it, DEBUG off, with the bench URLconf (its baseline views)."""
-    command = [str(BIN / "uvicorn"), "fusionhub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "3"]  # fmt: skip
-    process = Process("web", command, {**env, "DJANGO_SETTINGS_MODULE": "scripts.bench.settings"}).start()
+def web_server(env: dict[str, str], *, port: int, workers: int, kind: str = "wsgi") -> Process:
+    """The site with DEBUG off and the bench URLconf (its baseline views): pages and API on gunicorn's
+    threaded WSGI workers, which keep their database connections; the event streams on uvicorn (ASGI)."""
+    if kind == "wsgi":
+        command = [str(BIN / "gunicorn"), "fusionhub.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+                   "--graceful-timeout", "3"]  # fmt: skip
+    else:
+        command = [str(BIN / "uvicorn"), "fusionhub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "3"]  # fmt: skip
+    process = Process(f"web-{kind}", command, {**env, "DJANGO_SETTINGS_MODULE": "scripts.bench.settings"}).start()
 
     def ready() -> bool:
         try:
