@@ -62,13 +62,18 @@ def _render_entries(person, entries) -> list[tuple[int, str]]:
     ]
 
 
-def _missed(person, scope: dict, after_id: int) -> list[tuple[int, str]]:
-    entries = feed_entries(person=person, **scope).filter(pk__gt=after_id).order_by("pk")[:CATCH_UP_LIMIT]
-    return _render_entries(person, list(entries))
+def _feed(person, scope: dict):
+    # Built once per stream: putting the visibility policy's conditions together costs more than
+    # running the query, and a stream asks it again for every entry posted.
+    return feed_entries(person=person, **scope)
 
 
-def _one(person, scope: dict, entry_id: int) -> list[tuple[int, str]]:
-    return _render_entries(person, list(feed_entries(person=person, **scope).filter(pk=entry_id)))
+def _missed(person, entries, after_id: int) -> list[tuple[int, str]]:
+    return _render_entries(person, list(entries.filter(pk__gt=after_id).order_by("pk")[:CATCH_UP_LIMIT]))
+
+
+def _one(person, entries, entry_id: int) -> list[tuple[int, str]]:
+    return _render_entries(person, list(entries.filter(pk=entry_id)))
 
 
 def _last_event_id(request: HttpRequest) -> int:
@@ -87,7 +92,8 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
         # Subscribe first, then catch up: an entry posted in between arrives twice at most, and
         # the page drops ids it already shows.
         yield "retry: 2000\n\n"
-        for entry_id, html in await _read(_missed, person, scope, after_id):
+        entries = await _read(_feed, person, scope)
+        for entry_id, html in await _read(_missed, person, entries, after_id):
             yield _event(entry_id, html)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_STREAM_SECONDS
@@ -100,7 +106,7 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
                 entry_id = int(json.loads(message["data"])["entry_id"])
             except (ValueError, KeyError, TypeError):
                 continue
-            for found_id, html in await _read(_one, person, scope, entry_id):
+            for found_id, html in await _read(_one, person, entries, entry_id):
                 yield _event(found_id, html)
     except aioredis.RedisError:
         logger.warning("Feed stream lost Redis; the page will reconnect", exc_info=True)

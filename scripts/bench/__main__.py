@@ -105,7 +105,7 @@ def main() -> int:
         "feed": lambda: scenarios.incident_feed(cast, base_url, stream_url),
         "search": lambda: scenarios.product_search(cast, base_url),
         "fanout": lambda: scenarios.fan_out(cast, env),
-        "live": lambda: scenarios.live_feed(cast, stream_port),
+        "live": lambda: scenarios.live_feed(cast, stream_port, port),
         "relay": lambda: scenarios.relay(cast, env),
         "api": lambda: scenarios.api_load(cast, base_url),
         "scaleout": lambda: scenarios.scale_out(cast, env),

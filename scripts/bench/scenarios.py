@@ -346,7 +346,9 @@ LIVE_CLIENTS = 200
 LIVE_POSTS = 10
 
 
-async def _live(cast: Cast, port: int, cookies: list[str], headers: dict) -> tuple[list[float], int, int]:
+async def _live(
+    cast: Cast, port: int, api_port: int, cookies: list[str], headers: dict
+) -> tuple[list[float], int, int]:
     arrivals = live.Arrivals()
     path = f"/incidents/{cast.incident.pk}/feed/stream/?after=999999999999"
     clients = await live.open_streams(port, path, cookies, LIVE_CLIENTS, arrivals)
@@ -357,7 +359,7 @@ async def _live(cast: Cast, port: int, cookies: list[str], headers: dict) -> tup
     for n in range(LIVE_POSTS):
         body = json.dumps({"kind": "situation_update", "title": f"Bench live update {n}", "body": "Levee holding."})
         started = time.monotonic()
-        status, payload = await live.request(port, "POST", f"/api/v1/incidents/{cast.incident.pk}/feed/", headers,
+        status, payload = await live.request(api_port, "POST", f"/api/v1/incidents/{cast.incident.pk}/feed/", headers,
                                              body.encode())  # fmt: skip
         if status == 201:
             sent[json.loads(payload)["id"]] = started
@@ -372,11 +374,12 @@ async def _live(cast: Cast, port: int, cookies: list[str], headers: dict) -> tup
     return delays, failed + (LIVE_POSTS - len(sent)), missing
 
 
-def live_feed(cast: Cast, port: int) -> list[Row]:
+def live_feed(cast: Cast, port: int, api_port: int) -> list[Row]:
+    """Open streams on the ASGI server; entries POSTed to the API on the WSGI server, as deployed."""
     cookies = [session_for(person) for person in cast.coordinators]
     started = time.monotonic()
     headers = {**cast.api_headers(cast.coordinator), "Content-Type": "application/json"}
-    delays, failures, missing = asyncio.run(_live(cast, port, cookies, headers))
+    delays, failures, missing = asyncio.run(_live(cast, port, api_port, cookies, headers))
     measured = load.from_samples(delays, time.monotonic() - started, failures + missing)
     baseline_delays = asyncio.run(live.redis_baseline(settings.REDIS_URL, LIVE_CLIENTS, LIVE_POSTS))
     baseline = load.from_samples([d * 1000 for d in baseline_delays], 0)
