@@ -14,7 +14,6 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import psycopg2
@@ -25,9 +24,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from agencies.models import Agency, Role, User
-from dissemination import services as dissemination_services
 from dissemination.models import Delivery, Dispatch
-from dissemination.tasks import fan_out_dispatch
 from eoc.models import FeedEntry, Incident
 from fusionhub import scale_text
 from fusionhub.scale import FUSION_CENTER_ACRONYM
@@ -523,6 +520,9 @@ def healthy(base_url: str) -> bool:
 
 def outage(cast: Cast, env: dict[str, str], seconds: int = 40) -> list[Row]:
     """The site on a Redis of its own, restarted once (queues lost) while a worker is killed once."""
+    import subprocess
+    import sys
+
     redis = stack.PrivateRedis()
     redis.start()
     outage_env = {**env, "REDIS_URL": redis.url, "CELERY_BROKER_URL": redis.url, "CELERY_RESULT_BACKEND": redis.url}
@@ -531,82 +531,53 @@ def outage(cast: Cast, env: dict[str, str], seconds: int = 40) -> list[Row]:
     web = stack.web_server(outage_env, port=port, workers=2, kind="wsgi")
     worker_a = stack.celery_worker(outage_env, name="outage-a")
     worker_b = stack.celery_worker(outage_env, name="outage-b")
-    the_celery_app = _point_celery_at(redis.url)
-    dispatch_ids: list[int] = []
+    publisher_command = [sys.executable, "-m", "scripts.bench.publisher", "--analyst", str(cast.analyst.pk),
+                         "--supervisor", str(cast.supervisor.pk),
+                         "--agencies", *[str(a.pk) for a in cast.fan_out_agencies]]  # fmt: skip
     events: dict[str, float] = {}
     result: dict = {}
+    dispatch_ids: list[int] = []
 
     def load_thread() -> None:
         result["load"] = load.run_wrk(base_url, api_paths(cast), cast.api_headers(cast.coordinator),
                                       connections=API_CONNECTIONS, seconds=seconds)  # fmt: skip
 
+    cast.token(cast.coordinator)
     loader = threading.Thread(target=load_thread)
+    publisher = subprocess.Popen(  # noqa: S603
+        [*publisher_command, "--seconds", str(seconds - 8)], cwd=stack.ROOT, env=outage_env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
     started = time.monotonic()
     try:
         loader.start()
-        n = 0
-        while time.monotonic() - started < seconds - 5:
-            elapsed = time.monotonic() - started
-            agencies = cast.fan_out_agencies[(n * 20) % 480 : (n * 20) % 480 + 20]
-            product = publish(cast, title=f"Bench outage {n} {timezone.now():%H%M%S}", agencies=agencies)
-            dispatch_ids.append(dispatch_of(product).pk)
-            n += 1
-            if elapsed > seconds * 0.25 and "redis" not in events:
-                events["redis"] = redis.restart()
-                down_at = time.monotonic()
-                while not healthy(base_url) and time.monotonic() - down_at < 60:
-                    time.sleep(0.1)
-                events["recovered"] = time.monotonic() - down_at
-            if elapsed > seconds * 0.5 and "worker" not in events:
-                worker_a.kill()
-                events["worker"] = elapsed
-                worker_a = stack.celery_worker(outage_env, name="outage-a2")
-            time.sleep(1.0)
+        time.sleep(seconds * 0.25)
+        events["redis_down_s"] = redis.restart()
+        back = time.monotonic()
+        while not healthy(base_url) and time.monotonic() - back < 60:
+            time.sleep(0.1)
+        events["recovered_s"] = time.monotonic() - back
+        time.sleep(max(0.0, seconds * 0.5 - (time.monotonic() - started)))
+        worker_a.kill()
+        events["worker_killed_at_s"] = time.monotonic() - started
+        worker_a = stack.celery_worker(outage_env, name="outage-a2")
+        output, _ = publisher.communicate(timeout=seconds + 120)
         loader.join()
-        # What the outage lost (queued tasks, a killed worker's task) is found by the sweep, run at once
-        # here rather than after its grace period.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            left = Dispatch.objects.filter(pk__in=dispatch_ids).exclude(state=Dispatch.State.FANNED_OUT)
-            if not left.exists():
-                break
-            for dispatch_id in dissemination_services.unfinished_dispatch_ids(older_than=timedelta(0)):
-                if dispatch_id in dispatch_ids:
-                    with contextlib.suppress(Exception):
-                        fan_out_dispatch.delay(dispatch_id)
-            time.sleep(2)
+        dispatch_ids = [int(line.split()[1]) for line in output.splitlines() if line.startswith("dispatch ")]
+        events["publish_errors"] = sum(1 for line in output.splitlines() if line.startswith("error "))
+        # What the outage lost (queued tasks, the killed worker's task) the sweep finds; run here at
+        # once rather than after its grace period.
+        subprocess.run([*publisher_command, "--sweep", *map(str, dispatch_ids)], cwd=stack.ROOT,  # noqa: S603
+                       env=outage_env, check=False, timeout=240)  # fmt: skip
     finally:
-        loader.join()
+        if publisher.poll() is None:
+            publisher.kill()
+        if loader.is_alive():
+            loader.join()
         for process in (worker_a, worker_b, web):
             process.stop()
         redis.stop()
-        _restore_celery(the_celery_app)
     return [_outage_row(result.get("load"), events, dispatch_ids)]
-
-
-def _point_celery_at(url: str):
-    from fusionhub.celery import app
-
-    previous = (app.conf.broker_url, app.conf.result_backend)
-    app.conf.broker_url = url
-    app.conf.result_backend = url
-    _drop_connections(app)
-    return previous
-
-
-def _drop_connections(app) -> None:
-    """Forget the pooled broker connections, so that the next task goes to the broker now configured."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-def _restore_celery(previous) -> None:
-    from fusionhub.celery import app
-
-    app.conf.broker_url, app.conf.result_backend = previous
-    _drop_connections(app)
 
 
 def _outage_row(measured, events: dict, dispatch_ids: list[int]) -> Row:
@@ -622,12 +593,16 @@ def _outage_row(measured, events: dict, dispatch_ids: list[int]) -> Row:
             exact += 1
         else:
             problems.append(f"dispatch {dispatch.pk}: {got} of {expected} ({distinct} distinct), {dispatch.state}")
-    recovered = events.get("recovered")
+    recovered = events.get("recovered_s")
     errors = measured.errors if measured else None
     met = measured is not None and recovered is not None and recovered <= 5 and exact == len(dispatch_ids)
-    note = (f"Redis down {events.get('redis', 0):.1f} s, site healthy again {recovered:.1f} s later; worker killed "
-            f"at {events.get('worker', 0):.0f} s; {exact}/{len(dispatch_ids)} dispatches delivered exactly once"
+    note = (f"Redis restarted (down {events.get('redis_down_s', 0):.1f} s), site healthy again {recovered:.1f} s "
+            f"later; a worker killed at {events.get('worker_killed_at_s', 0):.0f} s; {exact}/{len(dispatch_ids)} "
+            f"dispatches delivered exactly once; {events.get('publish_errors', 0)} publishes refused"
             if recovered is not None else "Redis was not restarted")  # fmt: skip
+    if measured is not None and measured.errors:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in measured.error_kinds.items())
+        note += f"; errors: {kinds} (wrk gives up on a request after 10 s)"
     if problems:
         note += "; " + "; ".join(problems[:3])
     return Row(
