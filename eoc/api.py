@@ -207,7 +207,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @action(detail=True, methods=["get", "post"])
     def feed(self, request, pk=None):
         """GET the feed (newest first, or since a cursor with `?after=`); POST a new entry."""
-        incident = self.get_object()
+        # Not get_object(): the feed needs the incident alone, not the jurisdictions, agencies and
+        # periods the incident's own page prefetches (three queries of every feed page).
+        incident = get_object_or_404(visible_incidents(request).select_related("lead_eoc"), pk=pk)
+        self.check_object_permissions(request, incident)
         if request.method == "POST":
             data = PostEntrySerializer(data=request.data)
             data.is_valid(raise_exception=True)
