@@ -116,7 +116,10 @@ async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIter
 
 
 def _release_connection() -> None:
-    # A connection this thread did not open (a test client shares the test's) is not ours to close.
+    # A connection inside a transaction, or one this thread did not open (a test client shares the
+    # test's), is not ours to close.
+    if connection.in_atomic_block:
+        return
     with contextlib.suppress(DatabaseError):
         connection.close()
 
