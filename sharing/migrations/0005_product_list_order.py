@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agencies', '0002_roles'),
-        ('sharing', '0003_merge_reads_and_requests'),
+        ('sharing', '0004_retention_reviews'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
