@@ -13,6 +13,7 @@ from agencies.models import Agency, User
 from dissemination.events import register_handler
 from dissemination.models import DomainEvent
 from eoc.models import EocStatus, FeedEntry, Incident, SituationReport
+from eoc.services.feed import purge_entry_content
 from sharing.models import RequestForInformation, ThreatProduct
 
 from . import services
@@ -103,6 +104,21 @@ def on_product_retracted(event: DomainEvent) -> None:
             )
         elif relay.state in (Relay.State.DELIVERED, Relay.State.ACKNOWLEDGED):
             services.follow_retraction(relay=relay, product=product)
+
+
+def on_product_purged(event: DomainEvent) -> None:
+    """A product purged under 28 CFR Part 23 leaves no copy behind: every entry its versions made in a
+    feed keeps only a tombstone, and open proposals of it are rejected."""
+    versions = event.payload.get("versions") or [event.subject_id]
+    number = event.payload.get("number", "")
+    notice = f"Purged under 28 CFR Part 23: {number}".strip()
+    relays = Relay.objects.filter(source_type=PRODUCT, source_id__in=versions, direction=Direction.TO_EOC)
+    Relay.objects.filter(pk__in=relays.filter(state=Relay.State.PROPOSED).values("pk")).update(
+        state=Relay.State.REJECTED, rejection_reason="The product was purged.", decided_at=timezone.now()
+    )
+    relays.update(source_label=notice)
+    for entry in FeedEntry.objects.filter(source_type=PRODUCT, source_id__in=versions):
+        purge_entry_content(entry=entry, notice=notice)
 
 
 def _center_rules_for(eoc: Agency) -> list[RoutingRule]:
@@ -228,6 +244,7 @@ HANDLERS = {
     "product_published": on_product_published,
     "product_updated": on_product_updated,
     "product_retracted": on_product_retracted,
+    "product_purged": on_product_purged,
     "feed_entry_posted": on_feed_entry_posted,
     "feed_entry_acknowledged": on_feed_entry_acknowledged,
     "situation_report_published": on_situation_report_published,

@@ -222,3 +222,18 @@ def acknowledge_entry(*, entry: FeedEntry, by: User) -> FeedAcknowledgement:
         if created and entry.source_type:
             record_event(kind="feed_entry_acknowledged", subject=entry, payload={"person_id": by.pk})
     return acknowledgement
+
+
+def purge_entry_content(*, entry: FeedEntry, notice: str) -> FeedEntry:
+    """Remove the content of an entry that copied an item purged under 28 CFR Part 23 (a relayed
+    product): the only change an entry ever takes, made by the system, never by a person. The entry
+    stays in the feed as a tombstone with its times, markings and the notice."""
+    with transaction.atomic():
+        entry = FeedEntry.objects.select_for_update().get(pk=entry.pk)
+        entry.title = notice[:250]
+        entry.body = ""
+        entry.tearline = notice if entry.tearline else ""
+        entry.save(update_fields=["title", "body", "tearline"])
+        for attachment in entry.attachments.all():
+            attachment.delete()
+    return entry

@@ -571,3 +571,36 @@ def test_every_relay_decision_is_in_the_audit_trail(
     assert entries[rejected.pk].detail["decision"] == "rejected"
     assert (entries[refused.pk].outcome, entries[refused.pk].person) == ("denied", None)
     assert "TLP:RED is never relayed" in entries[refused.pk].detail["check"][0]
+
+
+# --- Purge under 28 CFR Part 23 --------------------------------------------------------------------------------
+
+
+def test_a_purged_product_leaves_only_a_tombstone_in_the_feeds_it_was_relayed_to(
+    analyst, supervisor, county, automatic, activated, publish, handle_events
+):
+    from sharing.models import RetentionReview
+    from sharing.services.retention import open_due_reviews, purge_product
+
+    product = publish(
+        analyst,
+        tlp=TLP.GREEN,
+        audience_jurisdictions=[county],
+        is_criminal_intelligence=True,
+        criminal_predicate="Reasonable suspicion of organised copper theft.",
+        body="Suspect vehicle: white van, plate ABC-1234.",
+    )
+    handle_events()
+    (entry,) = entries_from(product)
+    assert "ABC-1234" in entry.body
+    ThreatProduct.objects.filter(pk=product.pk).update(review_by=timezone.localdate() + timedelta(days=10))
+    open_due_reviews()
+    review = RetentionReview.objects.get(number=product.number)
+    purge_product(review=review, by=supervisor, justification="No longer relevant; the case closed.")
+    handle_events()
+    entry.refresh_from_db()
+    assert entry.title == f"Purged under 28 CFR Part 23: {product.number}"
+    assert entry.body == ""
+    assert not FeedEntry.objects.filter(body__contains="ABC-1234").exists()
+    (relay,) = relays_of(product)
+    assert "ABC-1234" not in relay.source_label
