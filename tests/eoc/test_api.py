@@ -203,3 +203,10 @@ def test_an_incident_started_centuries_ago_is_refused(api, coordinator):
     assert response.status_code == 400
     assert "started_at" in response.json()["errors"]
     assert not Incident.objects.exists()
+
+
+def test_a_feed_address_with_an_id_that_is_not_a_number_is_a_404(api, coordinator):
+    for bad in ("abc", "1.5", "%C2%B8%C2%89"):
+        response = api(coordinator).get(f"/api/v1/incidents/{bad}/feed/")
+        assert response.status_code == 404, bad
+        assert response["Content-Type"].startswith("application/json")
