@@ -168,6 +168,9 @@ class TokenView(APIView):
             errors["username"] = ["Give your username."]
         if not password:
             errors["password"] = ["Give your password."]
+        for name, value in (("username", username), ("password", password)):
+            if "\x00" in value:
+                errors[name] = ["Null characters are not allowed here."]
         if errors:
             return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
         if services.is_address_throttled(address=client_address(request)):

@@ -674,3 +674,14 @@ def test_token_endpoint_refuses_a_body_that_is_not_an_object(client, db):
     response = client.post("/api/v1/auth/token/", "3140335", content_type="application/json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"username", "password"}
+
+
+def test_token_endpoint_refuses_null_characters_with_a_message(client, db):
+    # Found by fuzzing the API: a NUL in the username reached PostgreSQL, which refuses it: a 500.
+    body = {"username": "#\u00b9\u00007", "password": "pass\u0000word"}
+    response = client.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "username": ["Null characters are not allowed here."],
+        "password": ["Null characters are not allowed here."],
+    }
