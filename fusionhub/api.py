@@ -71,6 +71,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or credentials that are not valid.",
     "403": "The caller may see the item but may not do this.",
     "404": "No such item, or one the caller may not see.",
+    "415": "The body is not in a media type the operation takes (or could not be read as one).",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -79,7 +80,8 @@ def document_error_responses(result, generator, request, public):
     """A drf-spectacular postprocessing hook: every operation documents the errors it can answer.
 
     401 and 403 everywhere (a token may be missing, wrong, or lack the role); 400 where there is input
-    (a body, a filter, a page number); 404 where there is an object in the path or a page to miss.
+    (a body, a filter, a page number); 404 where there is an object in the path or a page to miss;
+    415 where there is a body (of a media type the operation does not take, or a malformed one).
     """
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"schema": {"$ref": "#/components/schemas/Error"}}
@@ -93,6 +95,8 @@ def document_error_responses(result, generator, request, public):
                 codes.append("400")
             if "{" in path or "page" in query or "incident" in query:
                 codes.append("404")
+            if "requestBody" in operation:
+                codes.append("415")
             # An error comes in JSON, or in the JSON flavour the caller asked for (application/stix+json).
             media_types = {"application/json"} | {
                 media_type

@@ -32,6 +32,16 @@ def test_every_operation_documents_its_errors():
                 assert "404" in responses, f"{method} {path}"
             if method in ("post", "put", "patch"):
                 assert "400" in responses, f"{method} {path}"
+            if "requestBody" in operation:
+                assert "415" in responses, f"{method} {path}"
+
+
+def test_a_body_of_a_media_type_the_operation_does_not_take_is_a_documented_415(client, analyst):
+    # Found by fuzzing the API: an unreadable body was answered with a 415 the schema did not list.
+    client.force_login(analyst)
+    response = client.post("/api/v1/rfis/", b"question", content_type="application/x-unknown")
+    assert response.status_code == 415
+    assert "errors" in response.json()
 
 
 def test_stix_errors_are_documented_in_the_media_type_they_come_in():
