@@ -113,7 +113,7 @@ def web_server(env: dict[str, str], *, port: int, workers: int, kind: str = "wsg
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/bench/baseline/feed/0/", headers={"X-Forwarded-Proto": "https"}
             )
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - our server on loopback
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310  # nosec B310 - our server on loopback
                 return response.status == 200
         except OSError:
             return False
