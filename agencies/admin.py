@@ -19,6 +19,7 @@ admin.site.index_title = "Agencies, people and settings"
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "fips_code", "parent"]
+    list_select_related = ["parent"]
     list_filter = ["kind"]
     search_fields = ["name", "fips_code"]
     autocomplete_fields = ["parent"]
