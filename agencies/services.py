@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 from redis.exceptions import RedisError
@@ -130,14 +130,14 @@ def unlock_account(*, person: User, by: User) -> None:
         record_audit(action=AuditAction.ACCOUNT_UNLOCKED, person=by, item=person)
 
 
-def locked_people_for(*, admin: User):
-    """The locked accounts an admin may release, with the lock times."""
+def locked_people_for(*, admin: User) -> models.QuerySet[User]:
+    """The locked accounts an admin may release, by username, each annotated with its `locked_at`."""
     locks = AccountLockout.objects.filter(locked_at__isnull=False)
     people = User.objects.select_related("agency").filter(username__in=locks.values("username"))
     if not admin.is_system_admin:
         people = people.filter(agency_id=admin.agency_id)
-    lock_times = dict(locks.filter(username__in=people.values("username")).values_list("username", "locked_at"))
-    return [(person, lock_times.get(person.username)) for person in people.order_by("username")]
+    locked_at = locks.filter(username=models.OuterRef("username")).order_by("-locked_at").values("locked_at")[:1]
+    return people.annotate(locked_at=models.Subquery(locked_at)).order_by("username", "pk")
 
 
 def set_agency_active(*, agency: Agency, is_active: bool, by: User) -> Agency:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -61,10 +62,14 @@ def _require_admin(request: HttpRequest) -> None:
         raise PermissionDenied("Only agency admins manage locked accounts.")
 
 
+LOCKED_PAGE_SIZE = 50
+
+
 @login_required
 def locked_accounts(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    return render(request, "agencies/locked_accounts.html", {"locked": services.locked_people_for(admin=request.user)})
+    page = Paginator(services.locked_people_for(admin=request.user), LOCKED_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "agencies/locked_accounts.html", {"page": page})
 
 
 @login_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -18,6 +19,9 @@ def _check_keeps_rules(person, fusion_center_id: int | None = None) -> None:
         raise PermissionDenied("Only liaison officers and admins of the fusion center keep its routing rules.")
 
 
+RULE_PAGE_SIZE = 50
+
+
 @login_required
 def rule_list(request: HttpRequest) -> HttpResponse:
     person = request.user
@@ -25,7 +29,10 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "liaison/rule_list.html",
-        {"rules": selectors.rules_for(person)[:200], "may_keep": services.is_center_liaison(person)},
+        {
+            "page": Paginator(selectors.rules_for(person), RULE_PAGE_SIZE).get_page(request.GET.get("page")),
+            "may_keep": services.is_center_liaison(person),
+        },
     )
 
 
