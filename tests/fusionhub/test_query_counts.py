@@ -56,8 +56,8 @@ from liaison.services import (
 from sharing.models import ThreatProduct
 from sharing.services.attachments import add_attachment
 from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
-from sharing.services.requests import submit_request
-from tests.fusionhub.expectations import ANONYMOUS, EXPECTATIONS, PERSONAS, Expect, World, build_world
+from sharing.services.requests import assign_request, submit_request
+from tests.fusionhub.expectations import ANONYMOUS, EXPECTATIONS, PERSONAS, Expect, World, build_world, wake_endpoint
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
 
 GROWTH = 5  # more rows of every kind than the world had
@@ -199,6 +199,15 @@ def grow_world(world: World, rows: int = GROWTH, first: int = 0) -> None:
         submit_for_review(product=product, by=analyst)
         product = approve_product(product=product, reviewer=supervisor)
         relay_product_by_rules(product)
+        # A delivery to the Wake County EOC's webhook that failed for good, on its endpoint's page.
+        Delivery.objects.create(
+            dispatch=Dispatch.objects.get(item_type="sharing.threatproduct", item_id=product.pk),
+            channel=Delivery.Channel.WEBHOOK,
+            endpoint=wake_endpoint(world),
+            state=Delivery.State.FAILED,
+            attempts=8,
+            last_error="HTTP 503",
+        )
     for dispatch in Dispatch.objects.all():
         fan_out(dispatch_id=dispatch.pk)
 
@@ -280,6 +289,9 @@ def grow_world(world: World, rows: int = GROWTH, first: int = 0) -> None:
             question=f"Any threats to shelter {n}?",
             due_date=timezone.localdate() + datetime.timedelta(days=2),
         )
+        # The RFI's history: handed to the other analyst and back (it ends with the analyst, as it began).
+        for assignee in ("analyst2", "analyst"):
+            assign_request(rfi=world.rfi, by=supervisor, assignee=people[assignee])
 
     # Webhook endpoints (made directly: the service resolves the receiver's name, which needs DNS).
     for n in range(first, first + rows):
