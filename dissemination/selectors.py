@@ -342,10 +342,20 @@ def acknowledgements(*, dispatch: Dispatch, limit: int = 10) -> tuple[int, list[
 
 
 def _earlier_versions(item: models.Model) -> list[models.Model]:
-    versions, current = [], getattr(item, "previous_version", None)
-    while current is not None:
+    """The item's earlier versions, newest first, following `previous_version`. A series that shares a
+    number (threat products) is read in one query, however long; the chain is still followed by id."""
+    previous_id = getattr(item, "previous_version_id", None)
+    if previous_id is None:
+        return []
+    number = getattr(item, "number", "")
+    series = {}
+    if number:
+        series = {version.pk: version for version in type(item)._default_manager.filter(number=number)}
+    versions = []
+    while previous_id is not None:
+        current = series.get(previous_id) or type(item)._default_manager.get(pk=previous_id)
         versions.append(current)
-        current = getattr(current, "previous_version", None)
+        previous_id = current.previous_version_id
     return versions
 
 

@@ -10,7 +10,10 @@ from html import unescape
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.cache import cache
+from django.db import connection
 from django.test import AsyncClient, Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
@@ -545,6 +548,31 @@ def test_item_record_lists_the_dispatches_of_every_version(
     # The earlier version's record does not list the later one.
     older = signed_in(supervisor).get(f"/records/sharing.threatproduct/{first.pk}/")
     assert len(texts_by_testid(older, "item-dispatch")) == 1
+
+
+def test_item_record_costs_the_same_queries_however_many_versions(
+    analyst, supervisor, county_eoc, disseminate, signed_in
+):
+    product, _ = disseminate(analyst, audience_agencies=[county_eoc], tlp=TLP.GREEN)
+    client = signed_in(supervisor)
+
+    def update(product):
+        draft = product_services.start_update(product=product, by=analyst)
+        product_services.submit_for_review(product=draft, by=analyst)
+        return product_services.approve_product(product=draft, reviewer=supervisor)
+
+    def record(product):
+        cache.clear()  # the unread count, cached: the same cost each time
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/records/sharing.threatproduct/{product.pk}/")
+        assert response.status_code == 200
+        return len(texts_by_testid(response, "item-dispatch")), len(captured)
+
+    second = update(product)
+    rows, queries = record(second)
+    fourth = update(update(second))
+
+    assert record(fourth) == (rows + 2, queries)
 
 
 def test_the_product_page_links_to_its_record_for_those_who_may_see_it(
