@@ -30,6 +30,8 @@ class ItemType:
     summarize: Callable[[models.Model, bool], ItemSummary]
     # Webhook payloads by format ("json", "cap", "stix"): (item, full_text) -> (bytes, content type).
     payloads: dict[str, Callable[[models.Model, bool], tuple[bytes, str]]]
+    # The relations `summarize` reads, fetched with the items (one query for a page of them).
+    related: tuple[str, ...] = ()
 
 
 _types: dict[str, ItemType] = {}

@@ -128,10 +128,10 @@ def load_items(dispatches: Iterable[Dispatch]) -> dict[tuple[str, int], models.M
     for label, ids in wanted.items():
         try:
             model = apps.get_model(label)
-            item_type(label)
+            related = item_type(label).related
         except (LookupError, ValueError):
             continue
-        for item in model._base_manager.filter(pk__in=ids):
+        for item in model._base_manager.select_related(*related).filter(pk__in=ids):
             items[(label, item.pk)] = item
     return items
 

@@ -60,4 +60,9 @@ def cap_payload(entry: FeedEntry, full_text: bool) -> tuple[bytes, str]:
     return entry_to_cap(entry, full_access=full_text), "application/cap+xml"
 
 
-FEED_ENTRY = ItemType(label="eoc.feedentry", summarize=summarize, payloads={"json": json_payload, "cap": cap_payload})
+FEED_ENTRY = ItemType(
+    label="eoc.feedentry",
+    summarize=summarize,
+    payloads={"json": json_payload, "cap": cap_payload},
+    related=("incident", "eoc"),
+)

@@ -64,5 +64,10 @@ def notice_payload(notice: LiaisonNotice, full_text: bool) -> tuple[bytes, str]:
     return json.dumps(body).encode(), "application/json"
 
 
-AWARENESS_ITEM = ItemType(label="liaison.awarenessitem", summarize=summarize_item, payloads={"json": item_payload})
+AWARENESS_ITEM = ItemType(
+    label="liaison.awarenessitem",
+    summarize=summarize_item,
+    payloads={"json": item_payload},
+    related=("incident", "eoc"),
+)
 NOTICE = ItemType(label="liaison.liaisonnotice", summarize=summarize_notice, payloads={"json": notice_payload})
