@@ -54,7 +54,7 @@ from liaison.services import (
     relay_by_rule,
     set_duty_contact,
 )
-from sharing.models import ThreatProduct
+from sharing.models import RetentionReview, ThreatProduct
 from sharing.services.attachments import add_attachment
 from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
 from sharing.services.requests import assign_request, submit_request
@@ -182,6 +182,10 @@ def grow_world(world: World, rows: int = GROWTH, first: int = 0) -> None:
         submit_for_review(product=product, by=analyst)
         product = approve_product(product=product, reviewer=supervisor)
         relay_product_by_rules(product)
+        # Its retention review, open in the supervisor's queue (as the daily task opens them).
+        RetentionReview.objects.create(
+            number=product.number, agency=product.originating_agency, product=product, due_date=timezone.localdate()
+        )
         # A delivery to the Wake County EOC's webhook that failed for good, on its endpoint's page.
         Delivery.objects.create(
             dispatch=Dispatch.objects.get(item_type="sharing.threatproduct", item_id=product.pk),
