@@ -7,6 +7,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, Role, User
@@ -112,7 +115,7 @@ class PersonAdmin(UserAdmin):
         ("Agency and roles", {"fields": ["agency", "is_law_enforcement"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
-    actions = ["unlock_accounts"]
+    actions = ["unlock_accounts", "reset_second_factors"]
 
     def get_queryset(self, request):
         people = super().get_queryset(request)
@@ -163,6 +166,22 @@ class PersonAdmin(UserAdmin):
         for person in queryset:
             services.unlock_account(person=person, by=request.user)
         self.message_user(request, f"{queryset.count()} accounts unlocked.", messages.SUCCESS)
+
+    @admin.action(description="Reset the second factor of the selected people (they enrol again at sign-in)")
+    def reset_second_factors(self, request, queryset):
+        reset = 0
+        for person in queryset:
+            try:
+                services.reset_second_factor(person=person, by=request.user)
+            except PermissionDenied as error:
+                self.message_user(request, f"{person.username}: {error}", messages.ERROR)
+            else:
+                reset += 1
+        self.message_user(
+            request,
+            f"Second factor reset for {reset} people: each sets up an authenticator app again at their next sign-in.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(AccountLockout)
@@ -225,3 +244,8 @@ admin.site.register(AuditEntry, AuditRecordAdmin)
 admin.site.register(ArchivedAuditEntry, AuditRecordAdmin)
 
 admin.site.unregister(Group)
+# Authenticator secrets and recovery codes are never shown in the admin; an admin resets a person's
+# second factor with the action on people.
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)

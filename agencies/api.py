@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from . import services
@@ -141,16 +141,34 @@ class PersonViewSet(
         )
 
 
+class AccountRateThrottle(SimpleRateThrottle):
+    """Token requests naming one account, from wherever they come (ScopedRateThrottle counts per address)."""
+
+    scope = "sign-in-account"
+
+    def get_cache_key(self, request, view):
+        username = services.normalize_username(str(request.data.get("username") or ""))
+        if request.method != "POST" or not username:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": username}
+
+
 class TokenView(APIView):
-    """Exchange a username and password for an API token (shown once), or revoke the token in use."""
+    """Exchange a username, password and second-factor code for an API token (shown once), or revoke
+    the token in use."""
 
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, AccountRateThrottle]
     throttle_scope = "sign-in"
 
     @extend_schema(
         request=inline_serializer(
-            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+            "TokenRequest",
+            {
+                "username": serializers.CharField(),
+                "password": serializers.CharField(),
+                "code": serializers.CharField(help_text="The authenticator app's current code, or a recovery code."),
+            },
         ),
         responses={
             200: inline_serializer(
@@ -188,6 +206,17 @@ class TokenView(APIView):
                 else "The username or password is not right."
             )
             return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_401_UNAUTHORIZED)
+        if not services.has_second_factor(person=user):
+            return Response({"errors": {"code": [services.NOT_ENROLLED_MESSAGE]}}, status=status.HTTP_403_FORBIDDEN)
+        code = str(request.data.get("code") or "")
+        if not services.normalize_code(code):
+            return Response(
+                {"errors": {"code": [services.API_NEEDS_SECOND_FACTOR_MESSAGE]}}, status=status.HTTP_403_FORBIDDEN
+            )
+        try:
+            services.verify_second_factor(person=user, code=code, address=client_address(request))
+        except DjangoValidationError as error:
+            return Response({"errors": {"code": error.messages}}, status=status.HTTP_401_UNAUTHORIZED)
         instance, token = services.create_api_token(person=user)
         record_audit(action=AuditAction.SIGN_IN, person=user, request=request, detail={"via": "api token"})
         return Response({"token": token, "expiry": instance.expiry})

@@ -33,7 +33,7 @@ class AgencyUserBackend(ModelBackend):
         if user is None:
             services.record_sign_in_failure(username=username, address=address)
             return None
-        services.record_sign_in_success(username=username)
+        # The run of failures ends only when the second factor is right too (services.verify_second_factor).
         return user
 
     def user_can_authenticate(self, user) -> bool:

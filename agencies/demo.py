@@ -1,17 +1,22 @@
 """The demo region: North Carolina's fusion center, its EOCs and partner agencies, with real FIPS codes.
 
-`manage.py seed_demo` calls `seed_region()`; running it again changes nothing.
+`manage.py seed_demo` calls `seed_region()`; running it again changes nothing. Every demo person has
+an authenticator enrolled, whose current code `manage.py demo_code USERNAME` prints.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Agency, Jurisdiction, Role, User, role_group
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented demo sign-in, refused with DEBUG off
+DEMO_DEVICE_NAME = "Demo authenticator"
 
 JURISDICTIONS = [
     # (key, name, kind, FIPS, parent key)
@@ -197,5 +202,18 @@ def seed_region() -> DemoRegion:
                 person.set_password(DEMO_PASSWORD)
                 person.save()
                 person.groups.set([role_group(role) for role in roles])
+            if not TOTPDevice.objects.filter(user=person, confirmed=True).exists():
+                TOTPDevice.objects.create(user=person, name=DEMO_DEVICE_NAME, confirmed=True)
             people[username] = person
     return DemoRegion(jurisdictions=jurisdictions, agencies=agencies, people=people)
+
+
+def authenticator_code(device: TOTPDevice) -> str:
+    """The code an authenticator app with this device's secret shows now; if that code was already
+    used to sign in, the next one (which the site accepts a step early), so that a second sign-in
+    within the same 30 seconds works too."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += device.step * (device.last_t + 1 - totp.t())
+    return f"{totp.token():0{device.digits}d}"

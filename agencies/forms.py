@@ -43,3 +43,11 @@ class SignInForm(AuthenticationForm):
     def _refused(self, username: str) -> None:
         """An attempt refused before the password is checked is a failed sign-in all the same (audited)."""
         user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)
+
+
+class SecondFactorForm(forms.Form):
+    """The second step of sign-in: the authenticator's code or a recovery code."""
+
+    code = forms.CharField(
+        max_length=32, strip=True, error_messages={"required": services.MISSING_CODE_MESSAGE}, label="Code"
+    )

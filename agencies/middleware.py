@@ -1,4 +1,5 @@
-"""Session limits from the CJIS Security Policy: idle lock (AC-11) and a new sign-in every 12 hours (IA-11)."""
+"""Session limits from the CJIS Security Policy: idle lock (AC-11), a new sign-in every 12 hours (IA-11),
+and no page for a session that has not passed the second factor (IA-2)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 SIGNED_IN_AT = "fusionhub_signed_in_at"
 LAST_SEEN_AT = "fusionhub_last_seen_at"
@@ -39,4 +44,32 @@ class SessionLimitsMiddleware:
                     request.session[SIGNED_IN_AT] = now
                 if now - last_seen_at >= TOUCH_EVERY_SECONDS or LAST_SEEN_AT not in request.session:
                     request.session[LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+
+# What a session between the password and the second factor may reach: the second step itself and
+# signing out (WhiteNoise has served the static files before this runs).
+SECOND_STEP_PATHS = ("/sign-in/verify/", "/sign-in/enrol/", "/sign-out/", "/healthz")
+SECOND_FACTOR_MESSAGE = "Finish signing in with the code from your authenticator app first."
+
+
+class SecondFactorMiddleware:
+    """A session signed in with a password alone reaches only the second step of sign-in.
+
+    Runs after django-otp's OTPMiddleware, which tells whether the session's second factor was
+    verified. API calls with a token do not pass here as signed in (DRF authenticates them later);
+    a token is only ever created after both factors.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_verified():
+            path = request.path
+            if not path.startswith(SECOND_STEP_PATHS):
+                if path.startswith("/api/"):
+                    return JsonResponse({"errors": {"non_field_errors": [SECOND_FACTOR_MESSAGE]}}, status=403)
+                return redirect(f"{reverse('sign-in-verify')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -1,4 +1,4 @@
-"""Writes about agencies and people: sign-in failures and lock-outs, unlocking, deactivation."""
+"""Writes about agencies and people: sign-in failures and lock-outs, the second factor, unlocking, deactivation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from redis.exceptions import RedisError
 
@@ -20,6 +22,19 @@ logger = logging.getLogger(__name__)
 
 LOCKED_MESSAGE = "This account is locked after too many failed sign-in attempts. Ask your agency admin to unlock it."
 ADDRESS_THROTTLED_MESSAGE = "Too many failed sign-in attempts from this network address. Wait 15 minutes and try again."
+WRONG_CODE_MESSAGE = (
+    "That code is not right. Enter the 6-digit code your authenticator app shows now, or one of your "
+    "recovery codes; after 5 failed attempts the account is locked."
+)
+MISSING_CODE_MESSAGE = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+API_NEEDS_SECOND_FACTOR_MESSAGE = (
+    "API tokens are created only after a multi-factor sign-in: send the 6-digit code your authenticator "
+    'app shows now (or a recovery code) as "code" with your username and password.'
+)
+NOT_ENROLLED_MESSAGE = (
+    "You have no second factor yet. Sign in to FusionHub in a browser once to set up your authenticator app, "
+    "then create API tokens."
+)
 
 
 def normalize_username(username: str) -> str:
@@ -110,8 +125,94 @@ def record_sign_in_failure(*, username: str, address: str | None) -> bool:
 
 
 def record_sign_in_success(*, username: str) -> None:
-    """A successful sign-in ends the run of consecutive failures (a locked account never gets here)."""
+    """A complete sign-in (password and second factor) ends the run of consecutive failures (a locked
+    account never gets here). A right password alone does not: a wrong code after it still counts."""
     AccountLockout.objects.filter(username=normalize_username(username), locked_at__isnull=True).delete()
+
+
+def has_second_factor(*, person: User) -> bool:
+    """Whether the person has enrolled an authenticator app."""
+    return TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+
+
+def normalize_code(code: str) -> str:
+    """A code as typed: spaces and hyphens (as recovery codes are printed) do not count, nor letter case."""
+    return "".join(character for character in (code or "") if character not in " -\t").lower()
+
+
+def start_enrolment(*, person: User) -> TOTPDevice:
+    """The authenticator the person is enrolling: the one begun earlier (so the QR code stays the same
+    across reloads) or a new one with a fresh secret. Refused once a second factor is enrolled: only an
+    admin's reset makes room for a new one."""
+    if has_second_factor(person=person):
+        raise PermissionDenied("You already have a second factor. Ask your agency admin to reset it.")
+    device = TOTPDevice.objects.filter(user=person, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=person, name="Authenticator app", confirmed=False)
+    return device
+
+
+def verify_second_factor(*, person: User, code: str, address: str | None, enrolling: TOTPDevice | None = None):
+    """Check the code of the person's second step of sign-in and return the device that accepted it.
+
+    The code is checked against the authenticator being enrolled, or else the person's authenticator
+    (6 digits) or their recovery codes (each accepted once). A wrong code counts towards the same
+    lock-out as a wrong password; a right one ends the run of failures. Raises ValidationError with
+    code "locked", "throttled", "wrong_code" or "required".
+    """
+    if is_address_throttled(address=address):
+        raise ValidationError(ADDRESS_THROTTLED_MESSAGE, code="throttled")
+    if is_account_locked(username=person.username):
+        raise ValidationError(LOCKED_MESSAGE, code="locked")
+    code = normalize_code(code)
+    if not code:
+        raise ValidationError(MISSING_CODE_MESSAGE, code="required")
+    accepted = None
+    with transaction.atomic():
+        if enrolling is not None:
+            devices = TOTPDevice.objects.filter(pk=enrolling.pk, user=person, confirmed=False)
+        elif code.isdigit():
+            devices = TOTPDevice.objects.filter(user=person, confirmed=True)
+        else:
+            devices = StaticDevice.objects.filter(user=person, confirmed=True)
+        # The lock keeps two requests from both spending one code (a recovery code, a TOTP step).
+        for device in devices.select_for_update().order_by("pk"):
+            if device.verify_token(code):
+                accepted = device
+                break
+    if accepted is None:
+        locked = record_sign_in_failure(username=person.username, address=address)
+        raise ValidationError(
+            LOCKED_MESSAGE if locked else WRONG_CODE_MESSAGE, code="locked" if locked else "wrong_code"
+        )
+    record_sign_in_success(username=person.username)
+    return accepted
+
+
+def enrol_second_factor(*, person: User, device: TOTPDevice) -> list[str]:
+    """Make the verified authenticator the person's second factor and issue their recovery codes
+    (shown once; each works once). Earlier recovery codes and unfinished enrolments are dropped."""
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=person, confirmed=False).delete()
+        StaticDevice.objects.filter(user=person).delete()
+        recovery = StaticDevice.objects.create(user=person, name="Recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(settings.RECOVERY_CODE_COUNT)]
+        StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+    logger.info("Second factor enrolled for %s", person.username)
+    return codes
+
+
+def reset_second_factor(*, person: User, by: User) -> None:
+    """Remove the person's authenticator and recovery codes (a lost phone, say): they enrol a new one
+    at their next sign-in, and a session of theirs open now must pass that step again."""
+    _check_may_manage(admin=by, person=person)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=person).delete()
+        StaticDevice.objects.filter(user=person).delete()
+        # audit: second factor reset (person, by) - the audit trail records this here once it exists.
+        logger.warning("Second factor of %s reset by %s", person.username, by.username)
 
 
 def _check_may_manage(*, admin: User, person: User) -> None:

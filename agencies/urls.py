@@ -4,6 +4,9 @@ from . import audit_views, views
 
 urlpatterns = [
     path("sign-in/", views.SignInView.as_view(), name="sign-in"),
+    path("sign-in/verify/", views.verify_second_factor, name="sign-in-verify"),
+    path("sign-in/enrol/", views.enrol_second_factor, name="sign-in-enrol"),
+    path("sign-in/recovery-codes/", views.recovery_codes, name="recovery-codes"),
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.create_token, name="create-token"),

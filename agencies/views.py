@@ -1,27 +1,140 @@
-"""Pages about people: sign-in and sign-out, one's own profile and API tokens, locked accounts."""
+"""Pages about people: sign-in (password, then the second factor) and sign-out, one's own profile and
+API tokens, locked accounts."""
 
 from __future__ import annotations
 
+from base64 import b32encode
+
+import segno
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 from knox.models import AuthToken
 
 from . import services
-from .forms import SignInForm
+from .backends import client_address
+from .forms import SecondFactorForm, SignInForm
 from .models import User
+
+NEW_RECOVERY_CODES = "new_recovery_codes"
 
 
 class SignInView(auth_views.LoginView):
+    """The first step: the password. The person is then sent to the second step (or, the first time,
+    to set up an authenticator app); until it is passed, no other page opens (SecondFactorMiddleware)."""
+
     form_class = SignInForm
     template_name = "registration/sign_in.html"
     redirect_authenticated_user = True
     http_method_names = ["get", "post", "head", "options"]
+
+    def form_valid(self, form):
+        person = form.get_user()
+        login(self.request, person)
+        step = "sign-in-verify" if services.has_second_factor(person=person) else "sign-in-enrol"
+        return redirect(_with_next(step, self.get_success_url()))
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go once signed in: the `next` given, if it stays on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _with_next(name: str, next_url: str) -> str:
+    return f"{reverse(name)}?{urlencode({'next': next_url})}"
+
+
+def _signed_out(request: HttpRequest, reason: str) -> HttpResponse:
+    """A locked account or a throttled address leaves the second step for the sign-in page, with the reason."""
+    logout(request)
+    messages.error(request, reason)
+    return redirect("sign-in")
+
+
+SIGN_OUT_REASONS = ("locked", "throttled")
+
+
+@login_required
+def verify_second_factor(request: HttpRequest) -> HttpResponse:
+    """The second step of sign-in: the authenticator's current code, or a recovery code."""
+    next_url = _next_url(request)
+    if request.user.is_verified():
+        return redirect(next_url)
+    if not services.has_second_factor(person=request.user):
+        return redirect(_with_next("sign-in-enrol", next_url))
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.verify_second_factor(
+                person=request.user, code=form.cleaned_data["code"], address=client_address(request)
+            )
+        except ValidationError as error:
+            if error.code in SIGN_OUT_REASONS:
+                return _signed_out(request, error.message)
+            form.add_error("code", error)
+        else:
+            otp_login(request, device)
+            return redirect(next_url)
+    return render(request, "registration/verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+def enrol_second_factor(request: HttpRequest) -> HttpResponse:
+    """The first sign-in: set up an authenticator app from a QR code, confirmed with its first code."""
+    next_url = _next_url(request)
+    if request.user.is_verified():
+        return redirect(next_url)
+    if services.has_second_factor(person=request.user):
+        return redirect(_with_next("sign-in-verify", next_url))
+    device = services.start_enrolment(person=request.user)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accepted = services.verify_second_factor(
+                person=request.user, code=form.cleaned_data["code"], address=client_address(request), enrolling=device
+            )
+        except ValidationError as error:
+            if error.code in SIGN_OUT_REASONS:
+                return _signed_out(request, error.message)
+            form.add_error("code", error)
+        else:
+            codes = services.enrol_second_factor(person=request.user, device=accepted)
+            otp_login(request, accepted)
+            request.session[NEW_RECOVERY_CODES] = codes
+            return redirect(_with_next("recovery-codes", next_url))
+    secret = b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "next": next_url,
+        # Drawn here as SVG, in a data: address: the secret goes to no other service.
+        "qr_code": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=4),
+        "secret_groups": [secret[start : start + 4] for start in range(0, len(secret), 4)],
+    }
+    return render(request, "registration/enrol.html", context)
+
+
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """The recovery codes just issued, shown once."""
+    next_url = _next_url(request)
+    codes = request.session.pop(NEW_RECOVERY_CODES, None)
+    if not codes:
+        return redirect(next_url)
+    shown = [f"{code[:4]}-{code[4:]}" for code in codes]
+    return render(request, "registration/recovery_codes.html", {"codes": shown, "next": next_url})
 
 
 class SignOutView(auth_views.LogoutView):
@@ -38,6 +151,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def create_token(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_verified():
+        raise PermissionDenied(services.API_NEEDS_SECOND_FACTOR_MESSAGE)
     try:
         _instance, token = services.create_api_token(person=request.user)
     except ValidationError as error:

@@ -5,9 +5,11 @@ Every variable a deployer may set is listed in README.md and `.env.example`.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,6 +54,10 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -70,9 +76,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "agencies.middleware.SessionLimitsMiddleware",
+    "agencies.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "fusionhub.urls"
@@ -154,6 +163,18 @@ if AUDIT_RETENTION_DAYS < 365:
         f"AUDIT_RETENTION_DAYS must be at least 365 (audit entries are kept a year), not {AUDIT_RETENTION_DAYS}."
     )
 
+# A second factor for everyone (CJIS IA-2): an authenticator app's code (TOTP, RFC 6238) after the
+# password, or one of ten single-use recovery codes. No setting turns it off. Wrong codes count
+# towards the same lock-out as wrong passwords, so django-otp's own per-device back-off is off: it
+# would make a person wait after one typo while the lock-out already bounds guessing.
+OTP_TOTP_ISSUER = FUSIONHUB_REGION_NAME
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Accept the previous, current and next 30-second code, but learn no drift from them: phones keep
+# network time, and a learnt drift would carry one early code's offset into every later sign-in.
+OTP_TOTP_SYNC = False
+OTP_STATIC_THROTTLE_FACTOR = 0
+RECOVERY_CODE_COUNT = 10
+
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())
 SESSION_COOKIE_HTTPONLY = True
@@ -173,6 +194,34 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+
+def _tile_source(url_template: str) -> list[str]:
+    """The map tile server's origin for img-src ("{s}" subdomains become a wildcard)."""
+    if not url_template:
+        return []
+    parts = urlsplit(url_template.replace("{s}", "*"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+# Content-Security-Policy: everything comes from the site itself, nothing runs or styles inline
+# (the templates carry no <script> body, no on*= handler and no style= attribute), and no one may
+# frame a page. data: images are the enrolment QR code and USWDS's inline icons; the map's tile
+# server, when one is set, is the only other source.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_source(MAP_TILE_URL)],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Internationalisation --------------------------------------------------------------------
 
@@ -252,7 +301,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "fusionhub.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"sign-in": env.str("API_SIGN_IN_RATE", default="20/minute")},
+    # The token endpoint, per address and per account named.
+    "DEFAULT_THROTTLE_RATES": {
+        "sign-in": env.str("API_SIGN_IN_RATE", default="20/minute"),
+        "sign-in-account": env.str("API_SIGN_IN_ACCOUNT_RATE", default="10/minute"),
+    },
 }
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),

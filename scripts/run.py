@@ -333,6 +333,9 @@ def start_site(servers: contextlib.ExitStack) -> int:
     # migrate ran Django's system checks; the next two skip them to start a little sooner.
     step("demo region")
     manage(environment, "seed_demo", "--skip-checks")
+    python = Path(sys.executable)
+    python = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    note(f"a demo person's code: DEBUG=true DATABASE_URL={database_url} {python} manage.py demo_code USERNAME")
     step("static files")
     manage(environment, "collectstatic", "--no-input", "--skip-checks")
     return run_services(environment)

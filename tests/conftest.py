@@ -4,6 +4,7 @@ import pytest
 
 from agencies.models import Agency, Jurisdiction, Role
 from tests.factories import PASSWORD, AgencyFactory, JurisdictionFactory, UserFactory
+from tests.second_factor import VerifiedAsyncClient, VerifiedClient, authenticator, current_code
 
 # The `worker` fixture: a real Celery worker process.
 pytest_plugins = ["tests.worker"]
@@ -117,11 +118,27 @@ def password():
 
 
 @pytest.fixture
+def client():
+    """The test client; its force_login signs in with both factors (tests.second_factor)."""
+    return VerifiedClient()
+
+
+@pytest.fixture
+def async_client():
+    return VerifiedAsyncClient()
+
+
+@pytest.fixture
 def sign_in(client):
-    """Sign a person in through the real sign-in form and return the client."""
+    """Sign a person in through the real sign-in form and its second step (their authenticator's
+    current code; enrolled first if they have none) and return the client."""
 
     def _sign_in(person, password=PASSWORD):
+        device = authenticator(person)
         response = client.post("/sign-in/", {"username": person.username, "password": password})
+        assert response.status_code == 302, response.content.decode()[:500]
+        assert response.url.startswith("/sign-in/verify/"), response.url
+        response = client.post(response.url, {"code": current_code(device)})
         assert response.status_code == 302, response.content.decode()[:500]
         return client
 

@@ -10,6 +10,7 @@ from agencies import services
 from agencies.middleware import LAST_SEEN_AT, SIGNED_IN_AT
 from agencies.models import AccountLockout
 from tests.factories import PASSWORD
+from tests.second_factor import authenticator, current_code
 
 LOCKED_WORDS = "This account is locked after too many failed sign-in attempts"
 
@@ -19,8 +20,13 @@ def post_sign_in(client, username, password):
 
 
 def test_person_signs_in_and_sees_their_dashboard(client, analyst):
+    code = current_code(authenticator(analyst))
     response = post_sign_in(client, "analyst", PASSWORD)
     assert response.status_code == 302
+    assert response.url == "/sign-in/verify/?next=%2F"
+    response = client.post(response.url, {"code": code})
+    assert response.status_code == 302
+    assert response.url == "/"
     page = client.get("/").content.decode()
     assert analyst.get_full_name() in page
     assert "State Fusion Center" in page
@@ -76,10 +82,10 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(client, anal
     assert post_sign_in(client, "analyst", PASSWORD).status_code == 302
 
 
-def test_a_success_ends_the_run_of_failures(client, analyst):
+def test_a_success_ends_the_run_of_failures(client, sign_in, analyst):
     for _ in range(4):
         post_sign_in(client, "analyst", "wrong")
-    assert post_sign_in(client, "analyst", PASSWORD).status_code == 302
+    sign_in(analyst)
     client.post("/sign-out/")
     for _ in range(4):
         post_sign_in(client, "analyst", "wrong")

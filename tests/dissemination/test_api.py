@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -12,6 +11,7 @@ from agencies.models import Role
 from dissemination.fanout import fan_out
 from dissemination.models import Delivery, Dispatch, WebhookEndpoint
 from tests.factories import UserFactory
+from tests.second_factor import VerifiedClient as Client
 
 
 @pytest.fixture

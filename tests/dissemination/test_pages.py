@@ -22,6 +22,8 @@ from dissemination.fanout import fan_out
 from dissemination.models import AgencyChannels, Delivery, Dispatch, NotificationPreference, WebhookEndpoint
 from sharing.services import products as product_services
 from tests.factories import UserFactory
+from tests.second_factor import VerifiedAsyncClient as AsyncClient
+from tests.second_factor import VerifiedClient as Client
 
 
 @pytest.fixture

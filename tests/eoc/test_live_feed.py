@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.test import AsyncClient
 
 from eoc.models import FeedEntry
 from eoc.services.feed import EntryContent, post_entry
+from tests.second_factor import VerifiedAsyncClient as AsyncClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

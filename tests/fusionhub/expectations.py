@@ -336,6 +336,10 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "healthz": Expect((200, 503), anonymous=(200, 503), is_json=True),
     # --- people (agencies/urls.py) ----------------------------------------------------------------
     "sign-in": page(302, anonymous=200),
+    # The second step: whoever has passed it (every persona here) goes on to the page they asked for.
+    "sign-in-verify": page(302),
+    "sign-in-enrol": page(302),
+    "recovery-codes": page(302),
     "sign-out": page(405, anonymous=405),
     "profile": page(200),
     "create-token": page(405),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.core import signals
 from django.db import close_old_connections
-from django.test import Client, TestCase, override_settings
+from django.test import TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from tests.fusionhub.expectations import (
@@ -26,6 +26,7 @@ from tests.fusionhub.expectations import (
     build_world,
     registered_admin_models,
 )
+from tests.second_factor import VerifiedClient as Client
 
 
 @dataclass(frozen=True)

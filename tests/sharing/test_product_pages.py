@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.test import Client
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
@@ -18,6 +17,7 @@ from sharing.audience import audience_reach
 from sharing.models import ProductAttachment, ProductRead, ThreatProduct
 from sharing.services import products as services
 from tests.factories import AgencyFactory, UserFactory
+from tests.second_factor import VerifiedClient as Client
 from tests.sharing.conftest import content
 
 S = ThreatProduct.State

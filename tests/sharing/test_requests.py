@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
@@ -19,6 +18,7 @@ from sharing.services import requests as services
 from sharing.services.products import create_product
 from sharing.services.requests import TRANSITIONS, next_state
 from tests.factories import AgencyFactory, UserFactory
+from tests.second_factor import VerifiedClient as Client
 from tests.sharing.conftest import content
 
 S = RequestForInformation.State

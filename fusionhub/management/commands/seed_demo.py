@@ -22,7 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo region ready: {len(region.agencies)} agencies, {len(region.people)} people, "
             f"{len(products)} products, {len(incidents)} incidents, {len(rules)} routing rules. "
-            f"Every demo password is {DEMO_PASSWORD}"
+            f"Every demo password is {DEMO_PASSWORD}; the code asked for next is printed by "
+            "`manage.py demo_code USERNAME` (DEBUG on, the same DATABASE_URL)."
         )
         for username, first, last, agency, roles, is_law_enforcement, _title in PEOPLE:
             role_text = ", ".join(role.label for role in roles)
