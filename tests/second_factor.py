@@ -54,3 +54,8 @@ class VerifiedAsyncClient(AsyncClient):
         session = await self.asession()
         await sync_to_async(_mark_verified)(session, user)
         await session.asave()
+
+
+def demo_code(username: str) -> str:
+    """What `manage.py demo_code USERNAME` prints, for a demo person signing in again within seconds."""
+    return current_code(TOTPDevice.objects.get(user__username=username, confirmed=True))

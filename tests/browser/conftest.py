@@ -19,6 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from agencies.demo import DEMO_PASSWORD, DemoRegion, seed_region
 from tests.browser.axe import assert_accessible
+from tests.second_factor import demo_code
 
 CHROMIUM = os.environ.get("FUSIONHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -205,12 +206,17 @@ def visit(page: Page, check_page: Callable[[], None]) -> Callable[[str], Respons
 
 @pytest.fixture
 def sign_in_as(page: Page, visit, check_page) -> Callable[..., Page]:
-    """Sign a person in through the real sign-in form, and return the page they land on."""
+    """Sign a person of the demo region in through the real sign-in form and its second step (the
+    code `manage.py demo_code` prints), and return the page they land on."""
 
     def sign_in(username: str, password: str = DEMO_PASSWORD) -> Page:
         visit("/sign-in/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+        check_page()
+        page.get_by_label("Code").fill(demo_code(username))
         with page.expect_navigation():
             page.get_by_role("button", name="Sign in").click()
         check_page()

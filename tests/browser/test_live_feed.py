@@ -16,6 +16,7 @@ from eoc.demo import seed_incidents
 from tests.browser.asgi import asgi_live_server as live_server  # noqa: F401 - this module's live server
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT
+from tests.second_factor import demo_code
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +42,9 @@ def second_browser(browser: Browser, live_server):  # noqa: F811 - the fixture i
         other.goto("/sign-in/")
         other.get_by_label("Username").fill(username)
         other.get_by_label("Password").fill(DEMO_PASSWORD)
+        with other.expect_navigation():
+            other.get_by_role("button", name="Sign in").click()
+        other.get_by_label("Code").fill(demo_code(username))
         with other.expect_navigation():
             other.get_by_role("button", name="Sign in").click()
         expect(other.get_by_test_id("person")).to_be_attached()

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from agencies.demo import DEMO_PASSWORD
+from tests.second_factor import demo_code
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +41,19 @@ def test_analyst_signs_in_and_out_by_keyboard(page, visit, check_page, demo_regi
     page.keyboard.press("Tab")
     expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    check_page()
+
+    # The second step: the code of the authenticator app (`manage.py demo_code analyst` in the demo).
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
+    expect(page.get_by_test_id("person")).to_have_count(0)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Code")).to_be_focused()
+    page.keyboard.type(demo_code("analyst"))
     with page.expect_navigation():
         page.keyboard.press("Enter")
     check_page()

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies.models import Agency, Jurisdiction, Role, User
 from dissemination.models import DomainEvent
@@ -74,10 +75,24 @@ def test_seed_demo_refuses_to_run_with_debug_off(db, settings):
     assert not User.objects.exists()
 
 
-def test_demo_people_can_sign_in_with_the_printed_password(db, client, settings):
-    seed(settings)
+def test_demo_people_can_sign_in_with_the_printed_password_and_demo_code(db, client, settings):
+    output = seed(settings)
+    assert "manage.py demo_code USERNAME" in output
     response = client.post("/sign-in/", {"username": "coordinator", "password": "demo-password-2026"})
     assert response.status_code == 302
+    assert response.url.startswith("/sign-in/verify/")  # every demo person is enrolled
+    code = StringIO()
+    call_command("demo_code", "coordinator", stdout=code)
+    assert client.post(response.url, {"code": code.getvalue().strip()}).url == "/"
+
+
+def test_seed_demo_enrols_every_demo_person_once(db, settings):
+    seed(settings)
+    seed(settings)
+    assert set(TOTPDevice.objects.filter(confirmed=True).values_list("user__username", flat=True)) == set(
+        User.objects.values_list("username", flat=True)
+    )
+    assert TOTPDevice.objects.count() == User.objects.count()
 
 
 def test_jurisdiction_path_lists_its_ancestors(db, settings):

@@ -70,3 +70,19 @@ def test_debug_off_turns_on_the_transport_protections():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "31536000", "True"]
+
+
+def test_debug_off_keeps_cookies_and_pages_locked_down():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_HTTPONLY, s.X_FRAME_OPTIONS, "
+        "s.SECURE_REFERRER_POLICY, s.SECURE_HSTS_PRELOAD, "
+        "s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'] == [\"'self'\"])",
+        SECRET_KEY=secrets.token_urlsafe(50),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "Lax", "True", "DENY", "same-origin", "True", "True"]

@@ -1,9 +1,10 @@
 """The URL-by-role matrix (pretix's way): every URL pattern, enumerated from the resolver, fetched
-by every persona of the demo region, answers the status the table in expectations.py gives.
+by every persona of the demo region, answers the status the table in expectations.py gives, and
+every HTML page it answers carries the Content-Security-Policy and nothing inline that it would block.
 
 A route without a line in the table fails here, so a new endpoint is covered the day it appears;
-a line whose route is gone fails too. Persona sessions come from force_login: the sign-in form
-has its own tests.
+a line whose route is gone fails too. Persona sessions come from force_login with a verified second
+factor (tests.second_factor): the sign-in form and its second step have their own tests.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import close_old_connections
 from django.test import TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from tests.csp import assert_strict_csp
 from tests.fusionhub.expectations import (
     ADMIN_MODELS,
     ANONYMOUS,
@@ -167,5 +169,8 @@ def test_route_answers_each_persona(db, browser, world, key, expect, persona):
             response.json()
         if response.status_code == 302 and persona == ANONYMOUS and not key.startswith("admin"):
             assert response["Location"].startswith("/sign-in/?next="), response["Location"]
+        if not response.streaming and response.get("Content-Type", "").startswith("text/html"):
+            # Every page, the admin's and the error pages too, holds under the Content-Security-Policy.
+            assert_strict_csp(response)
     finally:
         close(response)
