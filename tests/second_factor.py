@@ -3,6 +3,7 @@ passes the second step as a real sign-in would (a confirmed device, remembered i
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.test import AsyncClient, Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +29,11 @@ def _mark_verified(session, person) -> None:
     session[DEVICE_ID_SESSION_KEY] = authenticator(person).persistent_id
 
 
+def _keep(client, session) -> None:
+    # A signed-cookie session is its own cookie: saving it gives a new value for the client to send.
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
 class VerifiedClient(Client):
     """A test client whose force_login is a complete sign-in: password and second factor."""
 
@@ -36,6 +42,7 @@ class VerifiedClient(Client):
         session = self.session
         _mark_verified(session, user)
         session.save()
+        _keep(self, session)
 
 
 class VerifiedAsyncClient(AsyncClient):
@@ -46,6 +53,7 @@ class VerifiedAsyncClient(AsyncClient):
         session = self.session
         _mark_verified(session, user)
         session.save()
+        _keep(self, session)
 
     async def _alogin(self, user, backend=None):
         from asgiref.sync import sync_to_async
@@ -54,6 +62,7 @@ class VerifiedAsyncClient(AsyncClient):
         session = await self.asession()
         await sync_to_async(_mark_verified)(session, user)
         await session.asave()
+        _keep(self, session)
 
 
 def demo_code(username: str) -> str:
