@@ -147,7 +147,8 @@ class AccountRateThrottle(SimpleRateThrottle):
     scope = "sign-in-account"
 
     def get_cache_key(self, request, view):
-        username = services.normalize_username(str(request.data.get("username") or ""))
+        data = request.data if hasattr(request.data, "get") else {}  # a JSON number or list is no object
+        username = services.normalize_username(str(data.get("username") or ""))
         if request.method != "POST" or not username:
             return None
         return self.cache_format % {"scope": self.scope, "ident": username}
@@ -208,13 +209,15 @@ class TokenView(APIView):
             return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_401_UNAUTHORIZED)
         if not services.has_second_factor(person=user):
             return Response({"errors": {"code": [services.NOT_ENROLLED_MESSAGE]}}, status=status.HTTP_403_FORBIDDEN)
-        code = str(request.data.get("code") or "")
+        code = str(data.get("code") or "")
         if not services.normalize_code(code):
             return Response(
                 {"errors": {"code": [services.API_NEEDS_SECOND_FACTOR_MESSAGE]}}, status=status.HTTP_403_FORBIDDEN
             )
         try:
-            services.verify_second_factor(person=user, code=code, address=client_address(request))
+            services.verify_second_factor(
+                person=user, code=code, address=client_address(request), request=request, via="api token"
+            )
         except DjangoValidationError as error:
             return Response({"errors": {"code": error.messages}}, status=status.HTTP_401_UNAUTHORIZED)
         instance, token = services.create_api_token(person=user)

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 
 class AuditAction(models.TextChoices):
+    # A sign-in is both factors; the password alone is its own step, the code still to come.
+    PASSWORD_ACCEPTED = "password_accepted", "Password accepted (code step next)"
     SIGN_IN = "sign_in", "Signed in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
     SIGN_OUT = "sign_out", "Signed out"
@@ -33,6 +35,7 @@ class AuditAction(models.TextChoices):
     PERSON_CHANGED = "person_changed", "Person changed"
     ROLES_CHANGED = "roles_changed", "Roles changed"
     ACCOUNT_UNLOCKED = "account_unlocked", "Account unlocked"
+    SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset"
     AGENCY_ACTIVATED = "agency_activated", "Agency activated"
     AGENCY_DEACTIVATED = "agency_deactivated", "Agency deactivated"
     ADMIN_CHANGE = "admin_change", "Changed in the admin"

@@ -1,5 +1,6 @@
-"""Sign-ins, failed sign-ins and sign-outs into the audit trail, from Django's own auth signals, so
-every way in (the sign-in page, the admin's, the API token endpoint) is recorded the same."""
+"""Passwords accepted, failed sign-ins and sign-outs into the audit trail, from Django's own auth
+signals, so every way in (the sign-in page, the admin's, the API token endpoint) is recorded the same.
+The sign-in itself needs the second factor too: it is recorded where the code is accepted."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from .models import User
 
 
 @receiver(user_logged_in, dispatch_uid="audit-sign-in")
-def audit_sign_in(sender, request, user, **kwargs):
-    record_audit(action=AuditAction.SIGN_IN, person=user, request=request)
+def audit_password_accepted(sender, request, user, **kwargs):
+    # Django's login() is the password step only: the sign-in is recorded once the second factor is
+    # verified (agencies.views.verify_second_factor and enrol_second_factor, the API token endpoint).
+    record_audit(action=AuditAction.PASSWORD_ACCEPTED, person=user, request=request, detail={"step": "password"})
 
 
 @receiver(user_logged_out, dispatch_uid="audit-sign-out")

@@ -15,7 +15,7 @@ from knox.models import AuthToken
 from redis.exceptions import RedisError
 
 from .audit import record_audit
-from .audit_models import AuditAction
+from .audit_models import AuditAction, AuditOutcome
 from .models import AccountLockout, Agency, Role, User, role_group
 
 logger = logging.getLogger(__name__)
@@ -152,18 +152,43 @@ def start_enrolment(*, person: User) -> TOTPDevice:
     return device
 
 
-def verify_second_factor(*, person: User, code: str, address: str | None, enrolling: TOTPDevice | None = None):
+def verify_second_factor(
+    *,
+    person: User,
+    code: str,
+    address: str | None,
+    enrolling: TOTPDevice | None = None,
+    request=None,
+    via: str = "",
+):
     """Check the code of the person's second step of sign-in and return the device that accepted it.
 
     The code is checked against the authenticator being enrolled, or else the person's authenticator
     (6 digits) or their recovery codes (each accepted once). A wrong code counts towards the same
     lock-out as a wrong password; a right one ends the run of failures. Raises ValidationError with
     code "locked", "throttled", "wrong_code" or "required".
+
+    A refused code is a failed sign-in in the audit trail (with the request's address, and `via` in
+    its detail); the sign-in itself is recorded by the caller once the session or token is made.
     """
+
+    def refused(message: str, reason: str) -> ValidationError:
+        detail = {"username": person.username, "step": "code", "reason": reason}
+        if via:
+            detail["via"] = via
+        record_audit(
+            action=AuditAction.SIGN_IN_FAILED,
+            person=person,
+            outcome=AuditOutcome.FAILURE,
+            request=request,
+            detail=detail,
+        )
+        return ValidationError(message, code=reason)
+
     if is_address_throttled(address=address):
-        raise ValidationError(ADDRESS_THROTTLED_MESSAGE, code="throttled")
+        raise refused(ADDRESS_THROTTLED_MESSAGE, "throttled")
     if is_account_locked(username=person.username):
-        raise ValidationError(LOCKED_MESSAGE, code="locked")
+        raise refused(LOCKED_MESSAGE, "locked")
     code = normalize_code(code)
     if not code:
         raise ValidationError(MISSING_CODE_MESSAGE, code="required")
@@ -182,9 +207,7 @@ def verify_second_factor(*, person: User, code: str, address: str | None, enroll
                 break
     if accepted is None:
         locked = record_sign_in_failure(username=person.username, address=address)
-        raise ValidationError(
-            LOCKED_MESSAGE if locked else WRONG_CODE_MESSAGE, code="locked" if locked else "wrong_code"
-        )
+        raise refused(LOCKED_MESSAGE, "locked") if locked else refused(WRONG_CODE_MESSAGE, "wrong_code")
     record_sign_in_success(username=person.username)
     return accepted
 
@@ -211,7 +234,7 @@ def reset_second_factor(*, person: User, by: User) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=person).delete()
         StaticDevice.objects.filter(user=person).delete()
-        # audit: second factor reset (person, by) - the audit trail records this here once it exists.
+        record_audit(action=AuditAction.SECOND_FACTOR_RESET, person=by, item=person)
         logger.warning("Second factor of %s reset by %s", person.username, by.username)
 
 

@@ -19,9 +19,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
 from knox.models import AuthToken
 
 from . import services
+from .audit import record_audit
+from .audit_models import AuditAction
 from .backends import client_address
 from .forms import SecondFactorForm, SignInForm
 from .models import User
@@ -67,6 +70,15 @@ def _signed_out(request: HttpRequest, reason: str) -> HttpResponse:
 SIGN_OUT_REASONS = ("locked", "throttled")
 
 
+def _record_sign_in(request: HttpRequest, device, *, enrolled: bool = False) -> None:
+    """Both factors passed: the sign-in, with what the second one was."""
+    factor = "recovery code" if isinstance(device, StaticDevice) else "authenticator"
+    detail = {"second_factor": factor}
+    if enrolled:
+        detail["enrolled"] = True
+    record_audit(action=AuditAction.SIGN_IN, person=request.user, request=request, detail=detail)
+
+
 @login_required
 def verify_second_factor(request: HttpRequest) -> HttpResponse:
     """The second step of sign-in: the authenticator's current code, or a recovery code."""
@@ -79,7 +91,7 @@ def verify_second_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device = services.verify_second_factor(
-                person=request.user, code=form.cleaned_data["code"], address=client_address(request)
+                person=request.user, code=form.cleaned_data["code"], address=client_address(request), request=request
             )
         except ValidationError as error:
             if error.code in SIGN_OUT_REASONS:
@@ -87,6 +99,7 @@ def verify_second_factor(request: HttpRequest) -> HttpResponse:
             form.add_error("code", error)
         else:
             otp_login(request, device)
+            _record_sign_in(request, device)
             return redirect(next_url)
     return render(request, "registration/verify.html", {"form": form, "next": next_url})
 
@@ -104,7 +117,11 @@ def enrol_second_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             accepted = services.verify_second_factor(
-                person=request.user, code=form.cleaned_data["code"], address=client_address(request), enrolling=device
+                person=request.user,
+                code=form.cleaned_data["code"],
+                address=client_address(request),
+                enrolling=device,
+                request=request,
             )
         except ValidationError as error:
             if error.code in SIGN_OUT_REASONS:
@@ -113,6 +130,7 @@ def enrol_second_factor(request: HttpRequest) -> HttpResponse:
         else:
             codes = services.enrol_second_factor(person=request.user, device=accepted)
             otp_login(request, accepted)
+            _record_sign_in(request, accepted, enrolled=True)
             request.session[NEW_RECOVERY_CODES] = codes
             return redirect(_with_next("recovery-codes", next_url))
     secret = b32encode(device.bin_key).decode()

@@ -11,10 +11,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies import services
 from agencies.audit import ItemRef, archive_old_entries, record_audit
 from agencies.models import ArchivedAuditEntry, AuditAction, AuditEntry, AuditOutcome, Role
+from tests.second_factor import authenticator, current_code
 
 ADDRESS = "203.0.113.7"
 
@@ -185,10 +188,21 @@ def test_beat_archives_the_audit_trail_daily():
 # --- Sign-in and sign-out --------------------------------------------------------------------------
 
 
-def test_a_sign_in_and_a_sign_out_are_recorded_with_the_address(client, analyst, password):
-    client.post("/sign-in/", {"username": "Analyst", "password": password}, REMOTE_ADDR=ADDRESS)
+def test_a_sign_in_is_recorded_once_the_code_is_accepted_and_a_sign_out_too(client, analyst, password):
+    device = authenticator(analyst)
+    response = client.post("/sign-in/", {"username": "Analyst", "password": password}, REMOTE_ADDR=ADDRESS)
+    # The password alone is no sign-in: its own step, the code still to come.
+    password_step = only_entry(action=AuditAction.PASSWORD_ACCEPTED)
+    assert (password_step.person, password_step.address, password_step.detail) == (
+        analyst,
+        ADDRESS,
+        {"step": "password"},
+    )
+    assert not AuditEntry.objects.filter(action=AuditAction.SIGN_IN).exists()
+    client.post(response.url, {"code": current_code(device)}, REMOTE_ADDR=ADDRESS)
     signed_in = only_entry(action=AuditAction.SIGN_IN)
     assert (signed_in.person, signed_in.outcome, signed_in.address) == (analyst, "success", ADDRESS)
+    assert signed_in.detail == {"second_factor": "authenticator"}
     client.post("/sign-out/", REMOTE_ADDR=ADDRESS)
     signed_out = only_entry(action=AuditAction.SIGN_OUT)
     assert (signed_out.person, signed_out.address) == (analyst, ADDRESS)
@@ -203,6 +217,29 @@ def test_a_failed_sign_in_is_recorded_for_the_person_and_their_agency(client, an
         "failure",
         ADDRESS,
     )
+
+
+def test_a_wrong_code_is_a_failed_sign_in_and_a_recovery_code_a_sign_in(client, analyst, password):
+    authenticator(analyst)
+    recovery = StaticDevice.objects.create(user=analyst, name="Recovery codes", confirmed=True)
+    StaticToken.objects.create(device=recovery, token="abcd2345")
+    response = client.post("/sign-in/", {"username": "analyst", "password": password})
+    client.post(response.url, {"code": "000000"}, REMOTE_ADDR=ADDRESS)
+    failed = only_entry(action=AuditAction.SIGN_IN_FAILED)
+    assert (failed.person, failed.outcome, failed.address) == (analyst, "failure", ADDRESS)
+    assert failed.detail == {"username": "analyst", "step": "code", "reason": "wrong_code"}
+    assert not AuditEntry.objects.filter(action=AuditAction.SIGN_IN).exists()
+    client.post(response.url, {"code": "abcd-2345"})
+    assert only_entry(action=AuditAction.SIGN_IN).detail == {"second_factor": "recovery code"}
+
+
+def test_a_first_sign_in_is_recorded_when_the_new_authenticator_is_confirmed(client, analyst, password):
+    response = client.post("/sign-in/", {"username": "analyst", "password": password})
+    assert response.url.startswith("/sign-in/enrol/")
+    client.get(response.url)
+    device = TOTPDevice.objects.get(user=analyst, confirmed=False)
+    client.post(response.url, {"code": current_code(device)})
+    assert only_entry(action=AuditAction.SIGN_IN).detail == {"second_factor": "authenticator", "enrolled": True}
 
 
 def test_a_failed_sign_in_under_an_unknown_name_keeps_the_name(client, db):
@@ -221,13 +258,24 @@ def test_a_sign_in_to_a_locked_account_is_recorded_as_such(client, analyst, pass
     assert not AuditEntry.objects.filter(action=AuditAction.SIGN_IN).exists()
 
 
-def test_api_token_sign_in_and_failure_are_recorded(client, analyst, password):
+def test_api_token_sign_in_and_failures_are_recorded(client, analyst, password):
+    device = authenticator(analyst)
     client.post("/api/v1/auth/token/", {"username": "analyst", "password": "nope"}, REMOTE_ADDR=ADDRESS)
-    response = client.post("/api/v1/auth/token/", {"username": "analyst", "password": password}, REMOTE_ADDR=ADDRESS)
-    assert response.status_code == 200
     assert only_entry(action=AuditAction.SIGN_IN_FAILED).address == ADDRESS
+    wrong = {"username": "analyst", "password": password, "code": "000000"}
+    assert client.post("/api/v1/auth/token/", wrong, REMOTE_ADDR=ADDRESS).status_code == 401
+    assert entries(action=AuditAction.SIGN_IN_FAILED)[-1].detail == {
+        "username": "analyst",
+        "step": "code",
+        "reason": "wrong_code",
+        "via": "api token",
+    }
+    assert not AuditEntry.objects.filter(action=AuditAction.SIGN_IN).exists()
+    right = {"username": "analyst", "password": password, "code": current_code(device)}
+    response = client.post("/api/v1/auth/token/", right, REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 200
     signed_in = only_entry(action=AuditAction.SIGN_IN)
-    assert (signed_in.person, signed_in.detail) == (analyst, {"via": "api token"})
+    assert (signed_in.person, signed_in.detail, signed_in.address) == (analyst, {"via": "api token"}, ADDRESS)
 
 
 # --- Admin changes -----------------------------------------------------------------------------------
@@ -256,14 +304,46 @@ def test_people_roles_agencies_and_unlocks_changed_through_the_services_are_reco
     assert only_entry(action=AuditAction.ACCOUNT_UNLOCKED).item_id == coordinator.pk
 
 
+def test_an_admins_reset_of_a_second_factor_is_recorded(client, agency_admin, coordinator):
+    authenticator(coordinator)
+    services.reset_second_factor(person=coordinator, by=agency_admin)
+    reset = only_entry(action=AuditAction.SECOND_FACTOR_RESET)
+    assert (reset.person, reset.item_id, reset.item_label, reset.agency) == (
+        agency_admin,
+        coordinator.pk,
+        "coordinator",
+        agency_admin.agency,
+    )
+
+
+def test_a_reset_from_the_admin_list_is_recorded_with_the_admin(client, system_admin, coordinator):
+    authenticator(coordinator)
+    client.force_login(system_admin)
+    response = client.post(
+        "/admin/agencies/user/",
+        {"action": "reset_second_factors", "_selected_action": [coordinator.pk]},
+        REMOTE_ADDR=ADDRESS,
+    )
+    assert response.status_code == 302
+    reset = only_entry(action=AuditAction.SECOND_FACTOR_RESET)
+    assert (reset.person, reset.item_id) == (system_admin, coordinator.pk)
+    assert not TOTPDevice.objects.filter(user=coordinator).exists()
+
+
+def test_a_refused_reset_records_nothing(agency_admin, outsider):
+    with pytest.raises(Exception, match="admin of this person"):
+        services.reset_second_factor(person=outsider, by=agency_admin)
+    assert not AuditEntry.objects.filter(action=AuditAction.SECOND_FACTOR_RESET).exists()
+
+
 def test_a_refused_admin_change_records_nothing_as_done(agency_admin, outsider):
     with pytest.raises(Exception, match="admin of this person"):
         services.update_person(person=outsider, by=agency_admin, title="Chief")
     assert not AuditEntry.objects.filter(action=AuditAction.PERSON_CHANGED).exists()
 
 
-def test_every_admin_save_is_recorded_with_the_admin_and_address(client, system_admin, county, password):
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+def test_every_admin_save_is_recorded_with_the_admin_and_address(client, sign_in, system_admin, county, password):
+    sign_in(system_admin)
     response = client.post(
         f"/admin/agencies/jurisdiction/{county.pk}/change/",
         {"name": "Wake County (NC)", "kind": "county", "fips_code": "37183", "parent": county.parent_id},
@@ -290,8 +370,8 @@ def test_every_registered_admin_records_its_changes():
     assert all(isinstance(model_admin, AuditedAdminMixin) for model_admin in admin.site._registry.values())
 
 
-def test_the_audit_trail_in_the_admin_is_read_only_for_system_admins(client, system_admin, password, entry):
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+def test_the_audit_trail_in_the_admin_is_read_only_for_system_admins(client, sign_in, system_admin, password, entry):
+    sign_in(system_admin)
     assert client.get("/admin/agencies/auditentry/").status_code == 200
     assert client.get(f"/admin/agencies/auditentry/{entry.pk}/change/").status_code == 200
     assert client.post(f"/admin/agencies/auditentry/{entry.pk}/change/", {"action": "view"}).status_code == 403
@@ -340,14 +420,14 @@ def shown_ids(response) -> set[int]:
     return {entry.pk for entry in response.context["entries"]}
 
 
-def test_people_who_are_not_admins_cannot_read_the_audit_trail(client, analyst, password):
-    client.post("/sign-in/", {"username": "analyst", "password": password})
+def test_people_who_are_not_admins_cannot_read_the_audit_trail(client, sign_in, analyst, password):
+    sign_in(analyst)
     assert client.get("/audit/").status_code == 403
     assert client.get("/audit/export.csv").status_code == 403
 
 
-def test_a_system_admin_sees_every_agencys_entries_and_searches_them(client, system_admin, password, trail):
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+def test_a_system_admin_sees_every_agencys_entries_and_searches_them(client, sign_in, system_admin, password, trail):
+    sign_in(system_admin)
     response = client.get("/audit/")
     assert {e.pk for e in trail.values()} <= shown_ids(response)
     assert "Audit trail" in response.content.decode()
@@ -368,8 +448,8 @@ def test_a_system_admin_sees_every_agencys_entries_and_searches_them(client, sys
     }
 
 
-def test_an_agency_admin_sees_only_their_own_agencys_people(client, agency_admin, password, trail):
-    client.post("/sign-in/", {"username": "eoc.admin", "password": password})
+def test_an_agency_admin_sees_only_their_own_agencys_people(client, sign_in, agency_admin, password, trail):
+    sign_in(agency_admin)
     shown = shown_ids(client.get("/audit/"))
     assert trail["coordinator_view"].pk in shown
     assert trail["analyst_view"].pk not in shown
@@ -377,8 +457,8 @@ def test_an_agency_admin_sees_only_their_own_agencys_people(client, agency_admin
     assert shown_ids(client.get("/audit/", {"person": "analyst"})) == set()
 
 
-def test_bad_filters_are_explained_and_narrow_nothing(client, system_admin, password, trail):
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+def test_bad_filters_are_explained_and_narrow_nothing(client, sign_in, system_admin, password, trail):
+    sign_in(system_admin)
     today = timezone.localdate()
     response = client.get(
         "/audit/", {"date_from": today, "date_to": today - datetime.timedelta(days=3), "action": "bogus"}
@@ -392,8 +472,8 @@ def test_bad_filters_are_explained_and_narrow_nothing(client, system_admin, pass
     assert "Enter a valid date" in export.content.decode()
 
 
-def test_reading_the_audit_trail_is_itself_recorded(client, system_admin, password):
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+def test_reading_the_audit_trail_is_itself_recorded(client, sign_in, system_admin, password):
+    sign_in(system_admin)
     client.get("/audit/", {"person": "analyst"}, REMOTE_ADDR=ADDRESS)
     search = only_entry(action=AuditAction.AUDIT_SEARCH)
     assert (search.person, search.address, search.detail["person"]) == (system_admin, ADDRESS, "analyst")
@@ -401,9 +481,9 @@ def test_reading_the_audit_trail_is_itself_recorded(client, system_admin, passwo
     assert only_entry(action=AuditAction.AUDIT_EXPORT).detail == {"action": "view"}
 
 
-def test_the_page_is_keyset_paginated(client, system_admin, password, analyst):
+def test_the_page_is_keyset_paginated(client, sign_in, system_admin, password, analyst):
     made = [record_audit(action=AuditAction.VIEW, person=analyst) for _ in range(60)]
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+    sign_in(system_admin)
     first = client.get("/audit/", {"person": "analyst"})
     assert rows_of(first) == 50
     older = client.get("/audit/", {"person": "analyst", "before": first.context["next_before"]})
@@ -413,7 +493,7 @@ def test_the_page_is_keyset_paginated(client, system_admin, password, analyst):
 
 @pytest.mark.parametrize("count", [3, 60])
 def test_the_page_costs_a_fixed_number_of_queries(
-    count, client, system_admin, password, analyst, coordinator, django_assert_max_num_queries
+    count, client, sign_in, system_admin, password, analyst, coordinator, django_assert_max_num_queries
 ):
     for number in range(count):
         record_audit(
@@ -421,16 +501,17 @@ def test_the_page_costs_a_fixed_number_of_queries(
             person=analyst if number % 2 else coordinator,
             item=ItemRef("sharing.x", number, f"SFC-{number}"),
         )
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+    sign_in(system_admin)
     client.get("/audit/")
     with django_assert_max_num_queries(5):
         response = client.get("/audit/")
-    # The entries, the admin's sign-in and their first look at the page (this look is recorded after it).
-    assert rows_of(response) == min(count + 2, 50)
+    # The entries, the admin's sign-in (its password step and its code) and their first look at the
+    # page (this look is recorded after it).
+    assert rows_of(response) == min(count + 3, 50)
 
 
-def test_the_csv_export_has_the_filtered_entries(client, agency_admin, password, trail, coordinator):
-    client.post("/sign-in/", {"username": "eoc.admin", "password": password})
+def test_the_csv_export_has_the_filtered_entries(client, sign_in, agency_admin, password, trail, coordinator):
+    sign_in(agency_admin)
     response = client.get("/audit/export.csv", {"person": "coordinator"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -449,20 +530,20 @@ def test_the_csv_export_has_the_filtered_entries(client, agency_admin, password,
     assert download["outcome"] == "success"
 
 
-def test_the_csv_export_never_hands_a_spreadsheet_a_formula(client, system_admin, password, analyst):
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(client, sign_in, system_admin, password, analyst):
     record_audit(action=AuditAction.SEARCH, person=analyst, detail={"q": "x"})
     record_audit(action=AuditAction.SIGN_IN_FAILED, detail={"username": "=cmd|calc"})
-    client.post("/sign-in/", {"username": "sysadmin", "password": password})
+    sign_in(system_admin)
     text = b"".join(client.get("/audit/export.csv").streaming_content).decode()
     assert ",=cmd" not in text
     assert "'=cmd|calc" in text
 
 
-def test_admins_find_the_audit_trail_in_the_navigation(client, agency_admin, analyst, password):
-    client.post("/sign-in/", {"username": "eoc.admin", "password": password})
+def test_admins_find_the_audit_trail_in_the_navigation(client, sign_in, agency_admin, analyst, password):
+    sign_in(agency_admin)
     assert 'href="/audit/"' in client.get("/").content.decode()
     client.post("/sign-out/")
-    client.post("/sign-in/", {"username": "analyst", "password": password})
+    sign_in(analyst)
     assert 'href="/audit/"' not in client.get("/").content.decode()
 
 

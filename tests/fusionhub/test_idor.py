@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, TestCase, override_settings
+from django.test import TestCase, override_settings
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
@@ -41,6 +41,7 @@ from tests.fusionhub.expectations import (
     build_world,
 )
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
+from tests.second_factor import VerifiedClient as Client
 
 RUN = uuid.uuid4().hex[:10]
 
