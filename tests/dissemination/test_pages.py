@@ -12,7 +12,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.db import connection
-from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
