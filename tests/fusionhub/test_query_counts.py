@@ -27,7 +27,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client, TestCase, override_settings
+from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from django.utils import timezone
@@ -60,6 +60,7 @@ from sharing.services.products import ProductContent, approve_product, create_pr
 from sharing.services.requests import assign_request, submit_request
 from tests.fusionhub.expectations import ANONYMOUS, EXPECTATIONS, PERSONAS, Expect, World, build_world, wake_endpoint
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
+from tests.second_factor import VerifiedClient as Client
 
 GROWTH = 5  # more rows of every kind than the world had
 
