@@ -5,7 +5,6 @@ import datetime
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
@@ -15,6 +14,7 @@ from eoc.services.incidents import IncidentDetails, change_activation, open_inci
 from liaison.models import LiaisonAssignment, Relay, RoutingRule
 from liaison.services import assign_liaison, end_assignment
 from tests.factories import AgencyFactory
+from tests.second_factor import VerifiedClient as Client
 
 RELAYS = "/api/v1/relays/"
 RULES = "/api/v1/routing-rules/"

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.test import Client
 from django.utils import timezone
 
 from agencies.markings import Caveat
@@ -18,6 +17,7 @@ from sharing.services.attachments import add_attachment
 from sharing.services.retention import PURGED_TITLE, open_due_reviews, purge_product, validate_retention
 from sharing.tasks import open_retention_reviews
 from tests.factories import AgencyFactory, UserFactory
+from tests.second_factor import VerifiedClient as Client
 from tests.sharing.conftest import content
 from tests.uploads import PDF, stored_files, upload
 
