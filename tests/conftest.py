@@ -1,5 +1,8 @@
 """People as fixtures in plain words, as the users would name them, and shared helpers."""
 
+import os
+import sys
+
 import pytest
 
 from agencies.models import Agency, Jurisdiction, Role
@@ -152,3 +155,17 @@ def _clear_cache():
 
     cache.clear()
     return
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._fusionhub_exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """End the run once pytest is done, with its exit status: a thread left behind by a library (a
+    client's I/O loop, a stream's executor) must not keep a CI job waiting after the last test."""
+    status = getattr(config, "_fusionhub_exit_status", None)
+    if status is not None and os.environ.get("PYTEST_KEEP_THREADS") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
