@@ -1,9 +1,39 @@
-"""ASGI entry point, used for the long-lived event streams (live incident feed)."""
+"""ASGI entry point: the whole site on one server (uvicorn), pages and API as fast as on WSGI workers.
+
+Django's ASGI handler runs each synchronous view in a thread made for that request, which opens a
+database connection of its own every time: a minimal page answered 51 requests/s that way against
+218 on WSGI workers (`make bench`, README "Performance"). So only the asynchronous views (the live
+feed's event streams, eoc/streams.py) go to Django's ASGI handler; every other request goes to the
+WSGI application, run on a fixed pool of threads that keep their connections (CONN_MAX_AGE), as a
+WSGI server's threads do. Each uvicorn worker process has its own pool of `WEB_THREADS` threads.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fusionhub.settings")
 
-application = get_asgi_application()
+from a2wsgi import WSGIMiddleware
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
+from django.urls import Resolver404, resolve
+
+streams = get_asgi_application()
+pages = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+
+
+def is_async_view(path: str) -> bool:
+    """Whether the URL names an asynchronous view (an event stream), which needs the ASGI handler."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return iscoroutinefunction(match.func)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and not is_async_view(scope["path"]):
+        await pages(scope, receive, send)
+    else:
+        await streams(scope, receive, send)

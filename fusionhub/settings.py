@@ -105,6 +105,9 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "fusionhub.wsgi.application"
 ASGI_APPLICATION = "fusionhub.asgi.application"
+# Threads of each web worker process that run pages and API (fusionhub/asgi.py); each keeps a
+# database connection, so web processes x WEB_THREADS stays well under PostgreSQL's max_connections.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 
 # --- Data stores -----------------------------------------------------------------------------
 

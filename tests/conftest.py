@@ -161,10 +161,26 @@ def pytest_sessionfinish(session, exitstatus):
     session.config._fusionhub_exit_status = int(exitstatus)
 
 
+def _show_threads_left():
+    import threading
+    import traceback
+
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        if thread is threading.main_thread():
+            continue
+        print(f"\n--- thread left: {thread.name} daemon={thread.daemon}", file=sys.stderr)
+        frame = frames.get(thread.ident)
+        if frame is not None:
+            traceback.print_stack(frame, file=sys.stderr)
+
+
 def pytest_unconfigure(config):
     """End the run once pytest is done, with its exit status: a thread left behind by a library (a
     client's I/O loop, a stream's executor) must not keep a CI job waiting after the last test."""
     status = getattr(config, "_fusionhub_exit_status", None)
+    if os.environ.get("PYTEST_SHOW_THREADS") == "1":
+        _show_threads_left()
     if status is not None and os.environ.get("PYTEST_KEEP_THREADS") != "1":
         sys.stdout.flush()
         sys.stderr.flush()

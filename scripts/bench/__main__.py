@@ -95,17 +95,18 @@ def main() -> int:
     step("cast: people, tokens and sessions of the scenarios")
     cast = scenarios.cast()
     rows: list[report.Row] = []
-    port, stream_port = stack.spare_port(), stack.spare_port()
-    base_url, stream_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stream_port}"
-    step(f"web: pages and API on gunicorn ({WEB_WORKERS} WSGI workers) at {base_url}, event streams on uvicorn "
-         f"({WEB_WORKERS} ASGI workers) at {stream_url}; DEBUG off")  # fmt: skip
-    web = stack.web_server(env, port=port, workers=WEB_WORKERS, kind="wsgi")
-    streams = stack.web_server(env, port=stream_port, workers=WEB_WORKERS, kind="asgi")
+    port, wsgi_port = stack.spare_port(), stack.spare_port()
+    base_url, wsgi_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{wsgi_port}"
+    step(f"web: the site as production runs it, uvicorn ({WEB_WORKERS} workers: pages and API on each worker's pool "
+         f"of threads, event streams on its event loop) at {base_url}; for comparison, gunicorn ({WEB_WORKERS} "
+         f"threaded WSGI workers) at {wsgi_url}; DEBUG off")  # fmt: skip
+    web = stack.web_server(env, port=port, workers=WEB_WORKERS, kind="asgi")
+    wsgi = stack.web_server(env, port=wsgi_port, workers=WEB_WORKERS, kind="wsgi")
     runs = {
-        "feed": lambda: scenarios.incident_feed(cast, base_url, stream_url),
+        "feed": lambda: scenarios.incident_feed(cast, base_url, wsgi_url),
         "search": lambda: scenarios.product_search(cast, base_url),
         "fanout": lambda: scenarios.fan_out(cast, env),
-        "live": lambda: scenarios.live_feed(cast, stream_port, port),
+        "live": lambda: scenarios.live_feed(cast, port, port),
         "relay": lambda: scenarios.relay(cast, env),
         "api": lambda: scenarios.api_load(cast, base_url),
         "scaleout": lambda: scenarios.scale_out(cast, env),
@@ -119,7 +120,7 @@ def main() -> int:
                 print(report.table(new), flush=True)
     finally:
         web.stop()
-        streams.stop()
+        wsgi.stop()
     if "outage" in chosen:
         step("scenario: outage (a Redis server of the bench's own, restarted; a worker killed)")
         rows += scenarios.outage(cast, env)
@@ -131,7 +132,7 @@ def main() -> int:
     machine = report.machine() | {"postgresql": explain.server_version()}
     print()
     print(f"FusionHub bench, {machine['cpus']} cores, {machine['memory_gb']} GB, PostgreSQL "
-          f"{machine['postgresql']}, Python {machine['python']}; gunicorn x{WEB_WORKERS}, uvicorn x{WEB_WORKERS}; "
+          f"{machine['postgresql']}, Python {machine['python']}; uvicorn x{WEB_WORKERS}; "
           f"whole run {elapsed / 60:.1f} min")  # fmt: skip
     print(report.table(rows))
     path = report.write_json(

@@ -97,8 +97,9 @@ def wait_for(check, *, seconds: float, what: str, process: Process | None = None
 
 
 def web_server(env: dict[str, str], *, port: int, workers: int, kind: str = "wsgi") -> Process:
-    """The site with DEBUG off and the bench URLconf (its baseline views): pages and API on gunicorn's
-    threaded WSGI workers, which keep their database connections; the event streams on uvicorn (ASGI)."""
+    """The site with DEBUG off and the bench URLconf (its baseline views): on uvicorn as production runs it
+    (`asgi`: pages and API on each worker's pool of threads, event streams on its event loop), or on
+    gunicorn's threaded WSGI workers (`wsgi`), for comparison."""
     if kind == "wsgi":
         command = [str(BIN / "gunicorn"), "fusionhub.wsgi:application", "--bind", f"127.0.0.1:{port}",
                    "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
