@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -161,7 +162,9 @@ class SignOutView(auth_views.LogoutView):
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
+    # Only live tokens: at most TOKEN_LIMIT_PER_USER (services.create_api_token); expired ones no longer sign in.
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    tokens = AuthToken.objects.filter(user=request.user, expiry__gt=timezone.now()).order_by("-created")[:limit]
     new_token = request.session.pop("new_api_token", None)
     return render(request, "agencies/profile.html", {"tokens": tokens, "new_token": new_token})
 

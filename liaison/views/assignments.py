@@ -16,6 +16,8 @@ from .. import selectors, services
 from ..forms import AssignmentForm, DutyContactForm, add_service_errors
 from .common import check_center_person, show_refusal
 
+CURRENT_SHOWN = 100
+
 
 def _center_id(person) -> int | None:
     return None if person.is_system_admin else person.agency_id
@@ -27,7 +29,8 @@ def assignments_page(request: HttpRequest, **forms) -> HttpResponse:
     keeps = services.is_center_liaison(person)
     now = timezone.now()
     assignments = selectors.assignments_for(person)
-    current = assignments.current(now).order_by("eoc__name", "starts_at")[:100]
+    # Bounded: a region has a few dozen officers on duty; past the bound the page says so.
+    current = list(assignments.current(now).order_by("eoc__name", "starts_at")[: CURRENT_SHOWN + 1])
     past = Paginator(assignments.filter(ends_at__lte=now).order_by("-ends_at", "-pk"), 25).get_page(
         request.GET.get("page")
     )
@@ -35,7 +38,9 @@ def assignments_page(request: HttpRequest, **forms) -> HttpResponse:
         request,
         "liaison/assignments.html",
         {
-            "current": current,
+            "current": current[:CURRENT_SHOWN],
+            "more_current": len(current) > CURRENT_SHOWN,
+            "current_shown": CURRENT_SHOWN,
             "past": past,
             "page": past,
             "contacts": selectors.duty_contacts_for(person),

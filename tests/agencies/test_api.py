@@ -699,3 +699,14 @@ def test_token_endpoint_refuses_null_characters_with_a_message(client, db):
         "username": ["Null characters are not allowed here."],
         "password": ["Null characters are not allowed here."],
     }
+
+
+def test_the_profile_lists_only_live_tokens(client, sign_in, coordinator):
+    live, _ = AuthToken.objects.create(user=coordinator)
+    expired, _ = AuthToken.objects.create(user=coordinator, expiry=timedelta(seconds=-1))
+    sign_in(coordinator)
+
+    page = client.get("/profile/").content.decode()
+
+    assert live.token_key in page
+    assert expired.token_key not in page

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from agencies.markings import TLP, Caveat
 from eoc.models import FeedEntry
+from liaison import services
 from liaison.models import AwarenessItem, Direction, DutyContact, LiaisonAssignment, Relay, RoutingRule
 from liaison.services import ENTRY, PRODUCT, relay_manually
 from sharing.models import RequestForInformation, ThreatProduct
@@ -325,6 +326,25 @@ def test_an_assignment_that_ends_before_it_starts_is_refused_on_the_form(as_pers
     assert response.status_code == 200
     assert "The assignment must end after it starts." in text_of(response)
     assert not LiaisonAssignment.objects.exists()
+
+
+def test_the_current_assignments_are_bounded_and_the_page_says_so(as_person, liaison_officer, county_eoc, monkeypatch):
+    from liaison.views import assignments
+
+    monkeypatch.setattr(assignments, "CURRENT_SHOWN", 2)
+    for hours in (1, 2, 3):
+        services.assign_liaison(
+            by=liaison_officer,
+            officer=liaison_officer,
+            eoc=county_eoc,
+            starts_at=timezone.now() - timedelta(hours=hours),
+        )
+
+    response = as_person(liaison_officer).get("/liaison/assignments/")
+
+    page = text_of(response)
+    assert len(response.context["current"]) == 2
+    assert "More than 2 assignments are current; the first 2, by EOC, are shown." in page
 
 
 # --- Manual relays ------------------------------------------------------------------------------------------
