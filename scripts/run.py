@@ -309,8 +309,12 @@ def run_services(environment: dict[str, str]) -> int:
         raise SystemExit(f"Something already answers on {host}:{port} (another `make run`?). Stop it or set PORT.")
     step(f"services: web http://{host}:{port}, worker, beat")
     # A session of its own, so that each stop signal reaches Honcho once: from here, as SIGINT or SIGTERM.
+    # Honcho gives each process its own PORT, from 5000 unless told: the web process gets this one.
     honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "-f", "Procfile", "start"], cwd=ROOT, env=environment, start_new_session=True
+        [sys.executable, "-m", "honcho", "-f", "Procfile", "start", "--port", port],
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
