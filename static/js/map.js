@@ -34,13 +34,21 @@
     return box;
   }
 
+  // Leaflet puts a string given to a tooltip or a popup in as HTML: incident names are people's
+  // text, so both get elements whose text is set, never markup.
+  function tooltip(label) {
+    var text = document.createElement("span");
+    text.textContent = label;
+    return text;
+  }
+
   var points = [];
   markers.forEach(function (marker) {
     var point = [marker.lat, marker.lng];
     points.push(point);
     var label = marker.label + (marker.jurisdictions ? " — " + marker.jurisdictions : "");
     L.marker(point, { title: label, alt: label, keyboard: true })
-      .bindTooltip(label, { permanent: true, direction: "top", offset: [0, -38], className: "fh-map__label" })
+      .bindTooltip(tooltip(label), { permanent: true, direction: "top", offset: [0, -38], className: "fh-map__label" })
       .bindPopup(popup(marker))
       .addTo(map);
   });
