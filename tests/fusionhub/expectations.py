@@ -21,11 +21,14 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from agencies.demo import DemoRegion, seed_region
-from agencies.models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, User
+from agencies.markings import TLP
+from agencies.models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, Role, User
+from agencies.services import create_person
 from dissemination.models import Delivery, Dispatch, WebhookEndpoint
 from eoc.demo import seed_incidents
 from eoc.models import FeedEntry, FeedEntryAttachment, Incident, ResourceRequest, SituationReport, Task
 from eoc.services.feed import EntryContent, post_entry
+from eoc.services.incidents import IncidentDetails, open_incident
 from eoc.services.logistics import write_situation_report
 from liaison.handlers import relay_product_by_rules
 from liaison.models import AwarenessItem, Direction, DutyContact, LiaisonAssignment, Relay, RoutingRule
@@ -42,7 +45,13 @@ from liaison.services import (
 from sharing.demo import seed_products
 from sharing.models import ProductAttachment, RequestForInformation, RetentionReview, ThreatProduct
 from sharing.services.attachments import add_attachment
-from sharing.services.products import start_update
+from sharing.services.products import (
+    ProductContent,
+    approve_product,
+    create_product,
+    start_update,
+    submit_for_review,
+)
 from sharing.services.requests import submit_request
 
 ANONYMOUS = "anonymous"
@@ -768,6 +777,7 @@ class Op:
     passed: Status = PASSED
     refused: Status = REFUSED
     is_read: bool = False
+    elsewhere: bool = False  # a write whose lines are in LIAISON_WRITES, with targets and bodies
 
     def statuses(self, persona: str) -> tuple[int, ...]:
         status = self.passed if persona in self.allowed else self.refused
@@ -775,7 +785,7 @@ class Op:
 
 
 READ = Op(is_read=True)
-ABSENT = 2_147_483_000  # an id no object has
+IN_LIAISON_WRITES = Op(elsewhere=True)
 EVERYONE = SIGNED_IN
 COORDINATORS = ("coordinator",)
 ANALYSTS = ("analyst", "supervisor")
@@ -864,21 +874,708 @@ API_OPERATIONS: dict[str, Op] = {
     "PATCH /api/v1/webhooks/{id}/": Op(STAFF, lambda world: wake_endpoint(world).pk),
     "DELETE /api/v1/webhooks/{id}/": Op(STAFF, lambda world: wake_endpoint(world).pk),
     "GET /api/v1/feed-entries/{id}/attachments/{attachment_pk}/": READ,
-    # --- liaison (liaison/api.py). The roles of its writes are not written out yet: aimed at an id that
-    # does not exist, each refuses everyone (403 without the role, 404 with it).
+    # --- liaison (liaison/api.py): its writes are aimed at objects on each side of the agencies' lines,
+    # with real bodies, in LIAISON_WRITES below.
     "GET /api/v1/liaison-assignments/": READ,
-    "POST /api/v1/liaison-assignments/": Op(refused=INPUT_FIRST),
+    "POST /api/v1/liaison-assignments/": IN_LIAISON_WRITES,
     "GET /api/v1/liaison-assignments/{id}/": READ,
-    "POST /api/v1/liaison-assignments/{id}/end/": Op(target=lambda world: ABSENT),
+    "POST /api/v1/liaison-assignments/{id}/end/": IN_LIAISON_WRITES,
     "GET /api/v1/routing-rules/": READ,
-    "POST /api/v1/routing-rules/": Op(refused=INPUT_FIRST),
+    "POST /api/v1/routing-rules/": IN_LIAISON_WRITES,
     "GET /api/v1/routing-rules/{id}/": READ,
-    "PUT /api/v1/routing-rules/{id}/": Op(target=lambda world: ABSENT),
-    "PATCH /api/v1/routing-rules/{id}/": Op(target=lambda world: ABSENT),
+    "PUT /api/v1/routing-rules/{id}/": IN_LIAISON_WRITES,
+    "PATCH /api/v1/routing-rules/{id}/": IN_LIAISON_WRITES,
     "GET /api/v1/relays/": READ,
-    "POST /api/v1/relays/": Op(refused=INPUT_FIRST),
+    "POST /api/v1/relays/": IN_LIAISON_WRITES,
     "GET /api/v1/relays/{id}/": READ,
-    "POST /api/v1/relays/{id}/approve/": Op(target=lambda world: ABSENT),
-    "POST /api/v1/relays/{id}/reject/": Op(target=lambda world: ABSENT),
-    "POST /api/v1/relays/{id}/acknowledge/": Op(target=lambda world: ABSENT),
+    "POST /api/v1/relays/{id}/approve/": IN_LIAISON_WRITES,
+    "POST /api/v1/relays/{id}/reject/": IN_LIAISON_WRITES,
+    "POST /api/v1/relays/{id}/acknowledge/": IN_LIAISON_WRITES,
 }
+
+
+# --- the liaison app's writes -----------------------------------------------------------------------
+# Every write of the liaison app, on its pages and in its API, aimed at objects on each side of the
+# lines that matter: the fusion center's own items for the Wake County EOC (the coordinator's and its
+# admin's own agency), its items for the Mecklenburg County EOC (another agency), another fusion
+# center's (outside everyone's audience but the system admins'), and an item whose markings keep it
+# from its target. Each line gives the status each persona gets and who the write is done for; for
+# everyone else nothing changes. test_idor fails for a liaison route (a page of liaison/urls.py, an API
+# write of liaison/api.py) that has no lines here, or in LIAISON_READS when it only reads.
+
+
+@dataclass
+class LiaisonTargets:
+    """What the liaison writes aim at (see above), by label."""
+
+    other_center: Agency  # another state's fusion center
+    other_officer: User  # its liaison officer
+    meck_incident: Incident  # a real incident led by the Mecklenburg County EOC
+    relays: dict[str, Relay]
+    rules: dict[str, RoutingRule]
+    assignments: dict[str, LiaisonAssignment]
+    awareness: dict[str, AwarenessItem]
+
+    def by_name(self) -> dict[str, object]:
+        """The items by the names their free text was made from ("relay-to-wake", "rule-meck", ...)."""
+        return {
+            **{f"relay-{label}": item for label, item in self.relays.items()},
+            **{f"rule-{label}": item for label, item in self.rules.items()},
+            **{f"assignment-{label}": item for label, item in self.assignments.items()},
+            **{f"awareness-{label}": item for label, item in self.awareness.items()},
+        }
+
+
+def build_liaison_targets(world: World, text: Callable[[str], str] = str) -> LiaisonTargets:
+    """The targets, on the world; `text(name)` gives the free text of the item called `name` (a relay's
+    note, a rule's name, an assignment's note, an awareness item's title), so that a test can look for it."""
+    people, agencies, places = world.people, world.region.agencies, world.region.jurisdictions
+    analyst, liaison, coordinator = people["analyst"], people["liaison"], people["coordinator"]
+    wake, meck, seoc = world.wake_eoc, agencies["MECK-EOC"], agencies["NCEM-SEOC"]
+    south_carolina = Jurisdiction.objects.create(name="South Carolina", kind=Jurisdiction.Kind.STATE, fips_code="45")
+    other_center = Agency.objects.create(
+        name="South Carolina Information and Intelligence Center",
+        acronym="SCIIC",
+        level=Agency.Level.STATE,
+        kind=Agency.Kind.FUSION_CENTER,
+        discipline=Agency.Discipline.HOMELAND_SECURITY,
+        jurisdiction=south_carolina,
+    )
+    other_officer = create_person(
+        by=people["sysadmin"],
+        username="sciic.liaison",
+        roles={Role.LIAISON_OFFICER},
+        agency=other_center,
+        first_name="Avery",
+        last_name="Lee",
+        is_law_enforcement=True,
+    )
+
+    def rule(by: User, name: str, **details) -> RoutingRule:
+        return create_rule(by=by, details=RuleDetails(name=name, **details))
+
+    rules = {
+        "wake": rule(liaison, text("rule-wake"), target_eoc=wake),
+        "meck": rule(liaison, text("rule-meck"), target_eoc=meck),
+        "other-center": rule(other_officer, text("rule-other-center"), target_eoc=seoc),
+    }
+    # Rules that deliver at once, to make the delivered relays and the awareness items below.
+    automatic = {"mode": RoutingRule.Mode.AUTOMATIC}
+    delivering = rule(liaison, "Road news to the EOCs, delivered", target_eoc=wake, **automatic)
+    back = {"target_eoc": wake, "direction": Direction.TO_FUSION_CENTER, **automatic}
+    to_center, to_other_center = rule(liaison, "Entries to NCISAAC", **back), rule(other_officer, "To SCIIC", **back)
+
+    source = create_product(
+        author=analyst,
+        content=ProductContent(
+            kind=ThreatProduct.Kind.SITUATIONAL_AWARENESS,
+            title="Road closures along the Neuse River",
+            tlp=TLP.GREEN,
+            audience_jurisdictions=[places["nc"]],
+            release_reason="Partners across the state plan detours.",
+        ),
+    )
+    submit_for_review(product=source, by=analyst)
+    source = approve_product(product=source, reviewer=people["supervisor"])
+
+    def relay(item, rule: RoutingRule, target: Target, name: str = "", **options) -> Relay:
+        kind = ENTRY if isinstance(item, FeedEntry) else PRODUCT
+        note = text(name) if name else ""
+        return relay_by_rule(
+            source=item, source_type=kind, direction=rule.direction, rule=rule, target=target, note=note, **options
+        )[0]
+
+    relays = {
+        # Proposed, waiting for the center's liaison officer.
+        "to-wake": relay(source, rules["wake"], Target(wake, world.flood), "relay-to-wake", proposed_only=True),
+        "other-center": relay(source, rules["other-center"], Target(seoc), "relay-other-center", proposed_only=True),
+        # Delivered, waiting for the receiving side's acknowledgement.
+        "delivered-wake": relay(source, delivering, Target(wake)),
+        "delivered-meck": relay(source, delivering, Target(meck)),
+        "from-wake": world.liaison.delivered_relay,
+    }
+
+    def awareness(name: str, rule: RoutingRule) -> AwarenessItem:
+        """A TLP:AMBER entry of the flood for the Wake County EOC, relayed to a fusion center's queue."""
+        entry = post_entry(
+            by=coordinator,
+            incident=world.flood,
+            content=EntryContent(
+                kind=FeedEntry.Kind.SITUATION_UPDATE, title=text(name), tlp=TLP.AMBER, audience_agencies=[wake]
+            ),
+        )
+        return AwarenessItem.objects.get(relay=relay(entry, rule, Target(wake, world.flood)))
+
+    return LiaisonTargets(
+        other_center=other_center,
+        other_officer=other_officer,
+        meck_incident=open_incident(
+            by=people["meck.coordinator"],
+            details=IncidentDetails(
+                name="Water main break on Tryon Street",
+                incident_type=Incident.Type.INFRASTRUCTURE_FAILURE,
+                affected_jurisdictions=[places["mecklenburg"]],
+            ),
+        ),
+        relays=relays,
+        rules=rules,
+        assignments={
+            "wake": assign_liaison(
+                by=liaison, officer=liaison, eoc=wake, incident=world.flood, note=text("assignment-wake")
+            ),
+            "meck": assign_liaison(by=liaison, officer=liaison, eoc=meck, note=text("assignment-meck")),
+            "other-center": assign_liaison(
+                by=other_officer, officer=other_officer, eoc=meck, note=text("assignment-other-center")
+            ),
+        },
+        awareness={
+            "own": awareness("awareness-own", to_center),
+            "other-center": awareness("awareness-other-center", to_other_center),
+        },
+    )
+
+
+Body = Callable[[World, LiaisonTargets], dict]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One liaison write aimed at one target: the status each persona gets (`passed` for those it is
+    done for, `refused` or their own for the others), and how to tell from the database that it was done."""
+
+    target: str  # what it aims at, in words
+    done: Callable[[World, LiaisonTargets, dict], bool]  # (world, targets, body) -> it was done
+    body: Body = lambda world, targets: {}
+    obj: Callable[[World, LiaisonTargets], object] | None = None  # the object of the path's id
+    allowed: tuple[str, ...] = ()
+    passed: Status = 302
+    refused: Status = 403
+    personas: Mapping[str, Status] = field(default_factory=lambda: MappingProxyType({}))
+
+    def statuses(self, persona: str) -> tuple[int, ...]:
+        status = self.passed if persona in self.allowed else self.personas.get(persona, self.refused)
+        return status if isinstance(status, tuple) else (status,)
+
+
+CENTER = ("analyst", "supervisor", "liaison", "sysadmin")  # NCISAAC's people
+KEEPERS = ("liaison", "sysadmin")  # keep NCISAAC's rules, assignments and contacts; decide its relays
+
+
+def relay_is(state: str, name: str) -> Callable[[World, LiaisonTargets, dict], bool]:
+    return lambda world, targets, body: Relay.objects.get(pk=targets.relays[name].pk).state == state
+
+
+def relayed(world: World, targets: LiaisonTargets, body: dict) -> bool:
+    return Relay.objects.filter(
+        source_type=PRODUCT, source_id=body["product"], eoc_id=body["eoc"], incident=None, direction=Direction.TO_EOC
+    ).exists()
+
+
+def rule_named(world: World, targets: LiaisonTargets, body: dict) -> bool:
+    return RoutingRule.objects.filter(name=body["name"]).exists()
+
+
+def assigned(world: World, targets: LiaisonTargets, body: dict) -> bool:
+    return LiaisonAssignment.objects.filter(officer_id=body["officer"], eoc_id=body["eoc"], note=body["note"]).exists()
+
+
+def ended(name: str) -> Callable[[World, LiaisonTargets, dict], bool]:
+    return lambda world, targets, body: (
+        LiaisonAssignment.objects.get(pk=targets.assignments[name].pk).ends_at is not None
+    )
+
+
+def awareness_is(name: str, **state) -> Callable[[World, LiaisonTargets, dict], bool]:
+    return lambda world, targets, body: AwarenessItem.objects.filter(pk=targets.awareness[name].pk, **state).exists()
+
+
+def rule_form(name: str, eoc: Callable[[World, LiaisonTargets], Agency]) -> Body:
+    return lambda world, targets: {
+        "name": name,
+        "target_eoc": eoc(world, targets).pk,
+        "direction": Direction.TO_EOC,
+        "minimum_priority": "routine",
+        "mode": RoutingRule.Mode.PROPOSED,
+        "when": RoutingRule.When.ALWAYS,
+        "is_active": "on",
+    }
+
+
+def rule_json(name: str, eoc: Callable[[World, LiaisonTargets], Agency]) -> Body:
+    return lambda world, targets: {"name": name, "target_eoc": eoc(world, targets).pk}
+
+
+def assignment(officer: str, eoc: str, *, prefix: str = "") -> Body:
+    """An assignment's fields; on the page, the form's fields carry its prefix."""
+
+    def body(world: World, targets: LiaisonTargets) -> dict:
+        person = targets.other_officer if officer == "other" else world.people[officer]
+        fields = {"officer": person.pk, "eoc": world.region.agencies[eoc].pk, "note": f"{officer} at {eoc}"}
+        return {f"{prefix}{name}": value for name, value in fields.items()}
+
+    return body
+
+
+def assigned_on_page(world: World, targets: LiaisonTargets, body: dict) -> bool:
+    return assigned(world, targets, {name.removeprefix("assignment-"): value for name, value in body.items()})
+
+
+def in_three_days() -> str:
+    return (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
+
+
+def duty_contact(person: Callable[[World, LiaisonTargets], User]) -> Body:
+    return lambda world, targets: {"duty-person": person(world, targets).pk, "duty-on_date": in_three_days()}
+
+
+def duty_contact_named(world: World, targets: LiaisonTargets, body: dict) -> bool:
+    return DutyContact.objects.filter(person_id=body["duty-person"], on_date=body["duty-on_date"]).exists()
+
+
+def manual_relay(product: str, eoc: str, **extra) -> Body:
+    return lambda world, targets: {
+        "product": getattr(world, product).pk,
+        "eoc": world.region.agencies[eoc].pk,
+        "note": "By hand.",
+        **extra,
+    }
+
+
+WAKE = lambda world, targets: world.wake_eoc  # noqa: E731
+MECK = lambda world, targets: world.region.agencies["MECK-EOC"]  # noqa: E731
+RENAMED = "Renamed by the write matrix"
+NOT_USERS = only(403, "rpd.partner")  # the liaison pages are not for partners
+EOC_PEOPLE = ("coordinator", "wake.admin")
+
+LIAISON_WRITES: dict[str, list[Write]] = {
+    # --- pages (liaison/urls.py): a refusal by the service comes back as a message on the page they
+    # return to (302), as does the decision itself; an item the persona may not see is 404.
+    "liaison:relay-approve": [
+        Write(
+            "proposed to the Wake County EOC",
+            relay_is(Relay.State.DELIVERED, "to-wake"),
+            obj=lambda w, t: t.relays["to-wake"],
+            allowed=KEEPERS,
+            refused=302,
+            personas={**only(404, *EOC_PEOPLE), **NOT_USERS},
+        ),
+        Write(
+            "proposed by another fusion center",
+            relay_is(Relay.State.DELIVERED, "other-center"),
+            obj=lambda w, t: t.relays["other-center"],
+            allowed=("sysadmin",),
+            refused=404,
+            personas=NOT_USERS,
+        ),
+    ],
+    "liaison:relay-reject": [
+        Write(
+            "proposed to the Wake County EOC",
+            relay_is(Relay.State.REJECTED, "to-wake"),
+            body=lambda w, t: {"reason": "Not for this EOC."},
+            obj=lambda w, t: t.relays["to-wake"],
+            allowed=KEEPERS,
+            personas=only(404, *EOC_PEOPLE),
+        ),
+        Write(
+            "proposed by another fusion center",
+            relay_is(Relay.State.REJECTED, "other-center"),
+            body=lambda w, t: {"reason": "Not for this EOC."},
+            obj=lambda w, t: t.relays["other-center"],
+            allowed=("sysadmin",),
+            refused=404,
+            personas=NOT_USERS,
+        ),
+    ],
+    "liaison:relay-acknowledge": [
+        Write(
+            "delivered to the Wake County EOC",
+            relay_is(Relay.State.ACKNOWLEDGED, "delivered-wake"),
+            obj=lambda w, t: t.relays["delivered-wake"],
+            allowed=("coordinator",),
+            refused=302,
+            personas=NOT_USERS,
+        ),
+        Write(
+            "delivered to the Mecklenburg County EOC",
+            relay_is(Relay.State.ACKNOWLEDGED, "delivered-meck"),
+            obj=lambda w, t: t.relays["delivered-meck"],
+            refused=302,
+            personas={**only(404, *EOC_PEOPLE), **NOT_USERS},
+        ),
+        Write(
+            "sent by the Wake County EOC to the center",
+            relay_is(Relay.State.ACKNOWLEDGED, "from-wake"),
+            obj=lambda w, t: t.relays["from-wake"],
+            allowed=("analyst", "supervisor", "liaison"),
+            refused=302,
+            personas=NOT_USERS,
+        ),
+    ],
+    # Manual relays are for liaison officers; one the markings refuse shows the form again with the reason.
+    "liaison:relay-manual": [
+        Write(
+            "a product to the Wake County EOC",
+            relayed,
+            body=manual_relay("published_product", "WAKE-EOC", action="relay"),
+            allowed=("liaison",),
+        ),
+        Write(
+            "a product to the Mecklenburg County EOC",
+            relayed,
+            body=manual_relay("published_product", "MECK-EOC", action="relay"),
+            allowed=("liaison",),
+        ),
+        Write(
+            "a product whose markings keep it from the EOC",
+            relayed,
+            body=manual_relay("strict_product", "WAKE-EOC", action="relay"),
+            personas={"liaison": 200},
+        ),
+    ],
+    "liaison:rule-create": [
+        Write("to the Wake County EOC", rule_named, body=rule_form("New rule to Wake", WAKE), allowed=KEEPERS),
+        Write("to the Mecklenburg County EOC", rule_named, body=rule_form("New rule to Meck", MECK), allowed=KEEPERS),
+    ],
+    # Only the center's people find its rules here (the others are refused the page); its keepers change them.
+    "liaison:rule-edit": [
+        Write(
+            "the center's rule for the Wake County EOC",
+            rule_named,
+            body=rule_form(RENAMED, WAKE),
+            obj=lambda w, t: t.rules["wake"],
+            allowed=KEEPERS,
+        ),
+        Write(
+            "the center's rule for the Mecklenburg County EOC",
+            rule_named,
+            body=rule_form(RENAMED, MECK),
+            obj=lambda w, t: t.rules["meck"],
+            allowed=KEEPERS,
+        ),
+        Write(
+            "another fusion center's rule",
+            rule_named,
+            body=rule_form(RENAMED, MECK),
+            obj=lambda w, t: t.rules["other-center"],
+            allowed=("sysadmin",),
+            personas=only(404, "analyst", "supervisor", "liaison"),
+        ),
+    ],
+    # An officer of another center is not among the choices of the center's keeper (the form again, 200).
+    "liaison:assignment-create": [
+        Write(
+            "the center's officer to the Wake County EOC",
+            assigned_on_page,
+            body=assignment("liaison", "WAKE-EOC", prefix="assignment-"),
+            allowed=KEEPERS,
+        ),
+        Write(
+            "the center's officer to the Mecklenburg County EOC",
+            assigned_on_page,
+            body=assignment("liaison", "MECK-EOC", prefix="assignment-"),
+            allowed=KEEPERS,
+        ),
+        Write(
+            "another center's officer",
+            assigned_on_page,
+            body=assignment("other", "MECK-EOC", prefix="assignment-"),
+            allowed=("sysadmin",),
+            personas={"liaison": 200},
+        ),
+    ],
+    "liaison:assignment-end": [
+        Write("at the Wake County EOC", ended("wake"), obj=lambda w, t: t.assignments["wake"], allowed=KEEPERS),
+        Write("at the Mecklenburg County EOC", ended("meck"), obj=lambda w, t: t.assignments["meck"], allowed=KEEPERS),
+        Write(
+            "another center's",
+            ended("other-center"),
+            obj=lambda w, t: t.assignments["other-center"],
+            allowed=("sysadmin",),
+            personas={"liaison": 404},
+        ),
+    ],
+    "liaison:duty-contact-set": [
+        Write(
+            "one of the center's people",
+            duty_contact_named,
+            body=duty_contact(lambda w, t: w.people["supervisor"]),
+            allowed=KEEPERS,
+        ),
+        Write(
+            "another center's officer",
+            duty_contact_named,
+            body=duty_contact(lambda w, t: t.other_officer),
+            allowed=("sysadmin",),
+            personas={"liaison": 200},
+        ),
+    ],
+    # The queue is the center's: its analysts start products, its analysts and officers review.
+    "liaison:awareness-start-product": [
+        Write(
+            "in the center's queue",
+            awareness_is("own", product__isnull=False),
+            obj=lambda w, t: t.awareness["own"],
+            allowed=("analyst", "supervisor"),
+            personas=only(302, "liaison", "sysadmin"),
+        ),
+        Write(
+            "in another center's queue",
+            awareness_is("other-center", product__isnull=False),
+            obj=lambda w, t: t.awareness["other-center"],
+            personas=only(404, *CENTER),
+        ),
+    ],
+    "liaison:awareness-reviewed": [
+        Write(
+            "in the center's queue",
+            awareness_is("own", state=AwarenessItem.State.REVIEWED),
+            obj=lambda w, t: t.awareness["own"],
+            allowed=("analyst", "supervisor", "liaison"),
+            personas={"sysadmin": 302},
+        ),
+        Write(
+            "in another center's queue",
+            awareness_is("other-center", state=AwarenessItem.State.REVIEWED),
+            obj=lambda w, t: t.awareness["other-center"],
+            personas=only(404, *CENTER),
+        ),
+    ],
+    "liaison:incident-request": [
+        Write(
+            "of the Wake County EOC's incident",
+            lambda w, t, body: RequestForInformation.objects.filter(question=body["question"]).exists(),
+            body=lambda w, t: {
+                "question": "Who is stealing pumps?",
+                "priority": "routine",
+                "due_date": in_three_days(),
+            },
+            obj=lambda w, t: w.flood,
+            allowed=("coordinator",),
+        ),
+        Write(
+            "of another EOC's incident",
+            lambda w, t, body: RequestForInformation.objects.filter(question=body["question"]).exists(),
+            body=lambda w, t: {
+                "question": "Who is stealing pumps?",
+                "priority": "routine",
+                "due_date": in_three_days(),
+            },
+            obj=lambda w, t: t.meck_incident,
+        ),
+    ],
+    # --- API (liaison/api.py): 403 to those who see the item but may not act, 404 to the others.
+    "POST /api/v1/relays/{id}/approve/": [
+        Write(
+            "proposed to the Wake County EOC",
+            relay_is(Relay.State.DELIVERED, "to-wake"),
+            obj=lambda w, t: t.relays["to-wake"],
+            allowed=KEEPERS,
+            passed=200,
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "proposed by another fusion center",
+            relay_is(Relay.State.DELIVERED, "other-center"),
+            obj=lambda w, t: t.relays["other-center"],
+            allowed=("sysadmin",),
+            passed=200,
+            refused=404,
+        ),
+    ],
+    "POST /api/v1/relays/{id}/reject/": [
+        Write(
+            "proposed to the Wake County EOC",
+            relay_is(Relay.State.REJECTED, "to-wake"),
+            body=lambda w, t: {"reason": "Not for this EOC."},
+            obj=lambda w, t: t.relays["to-wake"],
+            allowed=KEEPERS,
+            passed=200,
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "proposed by another fusion center",
+            relay_is(Relay.State.REJECTED, "other-center"),
+            body=lambda w, t: {"reason": "Not for this EOC."},
+            obj=lambda w, t: t.relays["other-center"],
+            allowed=("sysadmin",),
+            passed=200,
+            refused=404,
+        ),
+    ],
+    "POST /api/v1/relays/{id}/acknowledge/": [
+        Write(
+            "delivered to the Wake County EOC",
+            relay_is(Relay.State.ACKNOWLEDGED, "delivered-wake"),
+            obj=lambda w, t: t.relays["delivered-wake"],
+            allowed=("coordinator",),
+            passed=200,
+            personas={"rpd.partner": 404},
+        ),
+        Write(
+            "delivered to the Mecklenburg County EOC",
+            relay_is(Relay.State.ACKNOWLEDGED, "delivered-meck"),
+            obj=lambda w, t: t.relays["delivered-meck"],
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "sent by the Wake County EOC to the center",
+            relay_is(Relay.State.ACKNOWLEDGED, "from-wake"),
+            obj=lambda w, t: t.relays["from-wake"],
+            allowed=("analyst", "supervisor", "liaison"),
+            passed=200,
+            personas={"rpd.partner": 404},
+        ),
+    ],
+    # A product the persona may not see is refused as input (400), as one that does not exist.
+    "POST /api/v1/relays/": [
+        Write(
+            "a product to the Wake County EOC",
+            relayed,
+            body=manual_relay("published_product", "WAKE-EOC"),
+            allowed=("liaison",),
+            passed=201,
+        ),
+        Write(
+            "a product to the Mecklenburg County EOC",
+            relayed,
+            body=manual_relay("published_product", "MECK-EOC"),
+            allowed=("liaison",),
+            passed=201,
+        ),
+        Write(
+            "a product whose markings keep it from the EOC",
+            relayed,
+            body=manual_relay("strict_product", "WAKE-EOC"),
+            personas=only(400, "liaison", *EOC_PEOPLE, "sysadmin"),
+        ),
+    ],
+    "POST /api/v1/routing-rules/": [
+        Write(
+            "to the Wake County EOC", rule_named, body=rule_json("New rule to Wake", WAKE), allowed=KEEPERS, passed=201
+        ),
+        Write(
+            "to the Mecklenburg County EOC",
+            rule_named,
+            body=rule_json("New rule to Meck", MECK),
+            allowed=KEEPERS,
+            passed=201,
+        ),
+    ],
+    # People of an EOC read the rules that cover it (403 to change them); the others are not found.
+    "PUT /api/v1/routing-rules/{id}/": [
+        Write(
+            "the center's rule for the Wake County EOC",
+            rule_named,
+            body=rule_json(RENAMED, WAKE),
+            obj=lambda w, t: t.rules["wake"],
+            allowed=KEEPERS,
+            passed=200,
+            personas={"rpd.partner": 404},
+        ),
+        Write(
+            "the center's rule for the Mecklenburg County EOC",
+            rule_named,
+            body=rule_json(RENAMED, MECK),
+            obj=lambda w, t: t.rules["meck"],
+            allowed=KEEPERS,
+            passed=200,
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "another fusion center's rule",
+            rule_named,
+            body=rule_json(RENAMED, MECK),
+            obj=lambda w, t: t.rules["other-center"],
+            allowed=("sysadmin",),
+            passed=200,
+            refused=404,
+        ),
+    ],
+    "PATCH /api/v1/routing-rules/{id}/": [
+        Write(
+            "the center's rule for the Wake County EOC",
+            rule_named,
+            body=lambda w, t: {"name": RENAMED},
+            obj=lambda w, t: t.rules["wake"],
+            allowed=KEEPERS,
+            passed=200,
+            personas={"rpd.partner": 404},
+        ),
+        Write(
+            "the center's rule for the Mecklenburg County EOC",
+            rule_named,
+            body=lambda w, t: {"name": RENAMED},
+            obj=lambda w, t: t.rules["meck"],
+            allowed=KEEPERS,
+            passed=200,
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "another fusion center's rule",
+            rule_named,
+            body=lambda w, t: {"name": RENAMED},
+            obj=lambda w, t: t.rules["other-center"],
+            allowed=("sysadmin",),
+            passed=200,
+            refused=404,
+        ),
+    ],
+    "POST /api/v1/liaison-assignments/": [
+        Write(
+            "the center's officer to the Wake County EOC",
+            assigned,
+            body=assignment("liaison", "WAKE-EOC"),
+            allowed=KEEPERS,
+            passed=201,
+        ),
+        Write(
+            "the center's officer to the Mecklenburg County EOC",
+            assigned,
+            body=assignment("liaison", "MECK-EOC"),
+            allowed=KEEPERS,
+            passed=201,
+        ),
+        Write(
+            "another center's officer",
+            assigned,
+            body=assignment("other", "MECK-EOC"),
+            allowed=("sysadmin",),
+            passed=201,
+            personas={"liaison": 400},
+        ),
+    ],
+    # People of an EOC read the assignments to it (403 to end them); the others are not found.
+    "POST /api/v1/liaison-assignments/{id}/end/": [
+        Write(
+            "at the Wake County EOC",
+            ended("wake"),
+            obj=lambda w, t: t.assignments["wake"],
+            allowed=KEEPERS,
+            passed=200,
+            personas={"rpd.partner": 404},
+        ),
+        Write(
+            "at the Mecklenburg County EOC",
+            ended("meck"),
+            obj=lambda w, t: t.assignments["meck"],
+            allowed=KEEPERS,
+            passed=200,
+            personas=only(404, *EOC_PEOPLE, "rpd.partner"),
+        ),
+        Write(
+            "another center's",
+            ended("other-center"),
+            obj=lambda w, t: t.assignments["other-center"],
+            allowed=("sysadmin",),
+            passed=200,
+            refused=404,
+        ),
+    ],
+}
+
+# The liaison pages that only read: a POST to them changes nothing (test_idor checks it).
+LIAISON_READS = frozenset({
+    "liaison:workspace", "liaison:relay-history", "liaison:relay-detail", "liaison:relay-check", "liaison:rule-list",
+    "liaison:assignment-list", "liaison:awareness-list", "liaison:awareness-detail",
+})  # fmt: skip

@@ -10,7 +10,11 @@ delivery and webhook). Then:
   it answers for an id that does not exist (so nobody learns that it exists), never a success;
 - every write operation answers the personas its table names, and refuses the others;
 - every page and API route, its lists and its searches (`?q=`), fetched by every persona, never
-  carries the marker of an item that persona may not read in full.
+  carries the marker of an item that persona may not read in full;
+- every write of the liaison app, page or API, sent with a real body by every persona at items on
+  each side of the agencies' lines (LIAISON_WRITES), is done for those its line names and changes
+  nothing for the others, who get the status the line gives; a new liaison route fails until it has
+  its lines.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase, override_settings
-from django.urls import resolve
+from django.urls import resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from agencies.markings import TLP, Caveat
 from dissemination.models import Delivery, Dispatch, WebhookEndpoint
+from eoc.models import FeedAcknowledgement, FeedEntry
 from eoc.services.feed import EntryContent, post_entry
+from liaison.models import AwarenessItem, DutyContact, LiaisonAssignment, Relay, RoutingRule
+from sharing.models import RequestForInformation, ThreatProduct
 from sharing.services.attachments import add_attachment
 from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
 from sharing.services.requests import submit_request
@@ -35,9 +42,13 @@ from tests.fusionhub.expectations import (
     ANONYMOUS,
     API_OPERATIONS,
     EXPECTATIONS,
+    LIAISON_READS,
+    LIAISON_WRITES,
     PERSONAS,
     SIGNED_IN,
     Expect,
+    LiaisonTargets,
+    build_liaison_targets,
     build_world,
 )
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
@@ -52,6 +63,7 @@ def marker(name: str) -> str:
 
 FUSION_CENTER = ("analyst", "supervisor", "liaison", "sysadmin")
 FUSION_CENTER_LE = ("analyst", "supervisor", "liaison")
+WAKE_EOC = ("coordinator", "wake.admin")
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,20 @@ SECRETS = (
     Secret("rpd-delivery", "delivery", readers=("rpd.partner",), has_text=False),
     # The Raleigh police's webhook: its agency's admins (none here) and system admins.
     Secret("rpd-webhook", "webhook", readers=("sysadmin",)),
+    # The liaison app's items (tests.fusionhub.expectations.build_liaison_targets): a relay proposed to
+    # the Wake County EOC stays with the center until delivered; another fusion center's items are its
+    # own (and the system admins'); people of an EOC read the rules that cover it and the assignments to
+    # it (in the API); an entry relayed to a center's queue is read by its EOC and that center.
+    Secret("relay-to-wake", "relay", readers=FUSION_CENTER),
+    Secret("relay-other-center", "relay", readers=("sysadmin",)),
+    Secret("rule-wake", "routing_rule", readers=(*FUSION_CENTER, *WAKE_EOC)),
+    Secret("rule-meck", "routing_rule", readers=FUSION_CENTER),
+    Secret("rule-other-center", "routing_rule", readers=("sysadmin",)),
+    Secret("assignment-wake", "liaison_assignment", readers=(*FUSION_CENTER, *WAKE_EOC)),
+    Secret("assignment-meck", "liaison_assignment", readers=FUSION_CENTER),
+    Secret("assignment-other-center", "liaison_assignment", readers=("sysadmin",)),
+    Secret("awareness-own", "awareness", readers=(*FUSION_CENTER, *WAKE_EOC)),
+    Secret("awareness-other-center", "awareness", readers=(*WAKE_EOC, "sysadmin")),
 )
 SECRET_BY_NAME = {secret.name: secret for secret in SECRETS}
 
@@ -107,6 +133,7 @@ class Planted:
     world: object
     ids: dict[str, int]  # secret name -> object id
     attachment_product: int  # the product of the planted attachment
+    liaison: LiaisonTargets
 
 
 def plant(world) -> Planted:
@@ -183,7 +210,9 @@ def plant(world) -> Planted:
         agency=agencies["RPD"], url=f"https://hooks.rpd.example.gov/{marker('rpd-webhook')}", secret="whsec_rpd"
     )
     ids["rpd-webhook"] = webhook.pk
-    return Planted(world=world, ids=ids, attachment_product=amber.pk)
+    liaison = build_liaison_targets(world, text=lambda name: f"Liaison item {marker(name)}")
+    ids.update({name: obj.pk for name, obj in liaison.by_name().items() if name in SECRET_BY_NAME})
+    return Planted(world=world, ids=ids, attachment_product=amber.pk, liaison=liaison)
 
 
 @pytest.fixture(scope="module")
@@ -325,7 +354,7 @@ def test_hidden_object_answers_as_an_absent_one(db, browser, planted, method, pa
 
 def write_cases():
     for key, expect in API_OPERATIONS.items():
-        if expect.is_read:
+        if expect.is_read or expect.elsewhere:
             continue
         for persona in SIGNED_IN:
             yield pytest.param(key, persona, id=f"{key}-{persona}")
@@ -362,6 +391,10 @@ PAGE_OBJECT_ROUTES = {
     "eoc:entry-correct": "feed_entry",
     "dissemination:inbox-open": "delivery",
     "dissemination:webhook-detail": "webhook",
+    "liaison:relay-detail": "relay",
+    "liaison:relay-reject": "relay",
+    "liaison:rule-edit": "routing_rule",
+    "liaison:awareness-detail": "awareness",
 }
 
 
@@ -399,6 +432,7 @@ def paths_to_scan(planted: Planted) -> list[str]:
 
 def test_every_page_route_with_a_planted_kind_is_scanned_with_it():
     prefixes = ("sharing:product-", "sharing:request-", "eoc:entry-", "dissemination:inbox-", "dissemination:webhook-")
+    prefixes += ("liaison:relay-", "liaison:rule-", "liaison:awareness-")
     takes_pk = {key for key, route in ROUTES.items() if key.startswith(prefixes) and "<int:pk>" in route.pattern}
     # Actions that take a POST only answer 405 to a GET before they look at the object.
     post_only = {
@@ -433,10 +467,20 @@ def test_readers_do_read_the_marked_text(db, browser, planted):
         "delivery": "/api/v1/inbox/{id}/",
         "webhook": "/api/v1/webhooks/{id}/",
         "attachment": "/products/" + str(planted.attachment_product) + "/attachments/{id}/",
+        "relay": "/api/v1/relays/{id}/",
+        "routing_rule": "/api/v1/routing-rules/{id}/",
+        "liaison_assignment": "/api/v1/liaison-assignments/{id}/",
     }
+    # An item of a center's queue is read there by the center, and through the relay that brought it
+    # (its label names the entry) by the EOC that sent it.
+    items = planted.liaison.by_name()
+    relays_of_items = {secret.name: items[secret.name].relay_id for secret in SECRETS if secret.kind == "awareness"}
     for secret in SECRETS:
         for persona in secret.readers:
-            path = details[secret.kind].replace("{id}", str(planted.ids[secret.name]))
+            if secret.kind == "awareness":
+                path = f"/api/v1/relays/{relays_of_items[secret.name]}/"
+            else:
+                path = details[secret.kind].replace("{id}", str(planted.ids[secret.name]))
             status, body = fetch(browser, "GET", path, persona, planted)
             assert status == 200, f"GET {path} as {persona}: {status}"
             assert secret.marker in body or not secret.has_text, f"{secret.name} not in GET {path} as {persona}"
@@ -445,3 +489,121 @@ def test_readers_do_read_the_marked_text(db, browser, planted):
             status, body = fetch(browser, "GET", path, persona, planted)
             assert status == 200, f"GET {path} as {persona}: {status}"
             assert secret.marker not in body
+
+
+# --- the liaison app's writes: every role on each side of the agencies' lines ------------------------
+
+
+def liaison_state() -> tuple:
+    """What the liaison writes change, and what they make elsewhere (entries, requests, products)."""
+    return (
+        sorted(Relay.objects.values_list("pk", "state", "note", "rejection_reason", "acknowledged_by_id")),
+        sorted(RoutingRule.objects.values_list("pk", "name", "target_eoc_id", "is_active")),
+        sorted(LiaisonAssignment.objects.values_list("pk", "officer_id", "eoc_id", "ends_at", "note")),
+        sorted(DutyContact.objects.values_list("pk", "person_id", "on_date", "phone")),
+        sorted(AwarenessItem.objects.values_list("pk", "state", "product_id")),
+        RequestForInformation.objects.count(),
+        ThreatProduct.objects.count(),
+        FeedEntry.objects.count(),
+        FeedAcknowledgement.objects.count(),
+    )
+
+
+def send_as(client: Client, method: str, path: str, persona: str, planted: Planted, body: dict) -> tuple[int, str]:
+    """Send a write as the persona: to the API as JSON, to a page as a form. For a redirect, the page it
+    leads to is read too (its messages say what happened)."""
+    client.cookies.clear()
+    client.force_login(planted.world.people[persona])
+    options = {"content_type": "application/json"} if path.startswith("/api/") else {}
+    response = getattr(client, method.lower())(path, body, **options)
+    status, text = response.status_code, response.content.decode(errors="replace")
+    close(response)
+    if status == 302 and response["Location"].startswith("/"):
+        followed = client.get(response["Location"])
+        text += followed.content.decode(errors="replace")
+        close(followed)
+    return status, text
+
+
+def view_module(key: str) -> str:
+    """The module of the view that answers an API operation."""
+    match = resolve(re.sub(r"\{\w+\}", "1", key.split(" ", 1)[1]))
+    return getattr(match.func, "cls", match.func).__module__
+
+
+def liaison_routes() -> set[str]:
+    """Every route of the liaison app: its pages (liaison/urls.py), and its API's writes (liaison/api.py)."""
+    pages = {key for key in ROUTES if key.startswith("liaison:")}
+    api = {key for key in OPERATIONS if not key.startswith("GET ") and view_module(key).startswith("liaison.")}
+    return pages | api
+
+
+def test_every_liaison_route_has_its_lines():
+    """A new page or API write of the liaison app fails here until LIAISON_WRITES (or LIAISON_READS) says
+    what each persona gets from it, on each side."""
+    routes = liaison_routes()
+    missing = sorted(routes - set(LIAISON_WRITES) - LIAISON_READS)
+    assert not missing, f"Add these liaison routes to LIAISON_WRITES or LIAISON_READS (expectations.py): {missing}"
+    gone = sorted((set(LIAISON_WRITES) | LIAISON_READS) - routes)
+    assert not gone, f"These are in LIAISON_WRITES or LIAISON_READS but are not liaison routes: {gone}"
+    api = sorted(key for key in routes if not key.startswith("liaison:"))
+    assert api, "the liaison API's writes were not found"
+    assert all(API_OPERATIONS[key].elsewhere for key in api), (
+        "API_OPERATIONS leaves the liaison writes to LIAISON_WRITES"
+    )
+
+
+def test_every_write_of_the_api_aims_at_an_object_that_exists(db, planted):
+    """A write line aimed at an id no object has answers 404 to everyone and tests no role at all (as the
+    liaison writes' lines once did)."""
+    for key, expect in API_OPERATIONS.items():
+        if "{id}" in key and not expect.is_read and not expect.elsewhere:
+            assert expect.target(planted.world) != ABSENT_ID, key
+
+
+def liaison_write_cases():
+    for key, writes in LIAISON_WRITES.items():
+        for index, write in enumerate(writes):
+            for persona in SIGNED_IN:
+                yield pytest.param(key, index, persona, id=f"{key}[{write.target}]-{persona}")
+
+
+@pytest.mark.parametrize(("key", "index", "persona"), list(liaison_write_cases()))
+def test_liaison_write_answers_each_persona_on_each_side(db, browser, planted, key, index, persona):
+    """Done (with its status) for the personas its line names; for everyone else the status the line gives,
+    and nothing changed; and no marked text the persona may not read in what comes back."""
+    write = LIAISON_WRITES[key][index]
+    world, targets = planted.world, planted.liaison
+    target = write.obj(world, targets) if write.obj else None
+    if key.startswith("liaison:"):
+        path = reverse(key, args=[target.pk] if target is not None else [])
+    else:
+        path = key.split(" ", 1)[1].replace("{id}", str(target.pk if target is not None else ""))
+    method = "POST" if key.startswith("liaison:") else key.split(" ", 1)[0]
+    body = write.body(world, targets)
+    before = liaison_state()
+
+    status, text = send_as(browser, method, path, persona, planted, body)
+
+    expected = write.statuses(persona)
+    said = " ".join(re.findall(r'class="usa-(?:error-message|alert__text)"[^>]*>([^<]*)<', text)) or text[:300]
+    assert status in expected, f"{key} on {write.target} as {persona}: {status}, expected {expected}: {said}"
+    if persona in write.allowed:
+        assert write.done(world, targets, body), f"{key} on {write.target} as {persona}: answered {status}, not done"
+    else:
+        assert liaison_state() == before, f"{key} on {write.target} as {persona}: refused ({status}) but changed"
+    assert not leaked(text, persona), f"{key} on {write.target} as {persona} received {leaked(text, persona)}"
+
+
+@pytest.mark.parametrize("persona", SIGNED_IN)
+@pytest.mark.parametrize("key", sorted(LIAISON_READS))
+def test_a_post_to_a_liaison_page_that_reads_changes_nothing(db, browser, planted, key, persona):
+    entry = EXPECTATIONS[key]
+    path = concrete_path(ROUTES[key], entry[0] if isinstance(entry, list) else entry, planted.world)
+    before = liaison_state()
+
+    status, text = send_as(browser, "POST", path, persona, planted, {})
+
+    assert status < 500, f"POST {path} as {persona}: {status}"
+    assert liaison_state() == before, f"POST {path} as {persona} changed the liaison records"
+    assert not leaked(text, persona)
