@@ -13,12 +13,17 @@ import redis.asyncio as aioredis
 
 @dataclass
 class Arrivals:
-    """When each entry id arrived in each client (monotonic seconds)."""
+    """When each entry id first arrived in each client (monotonic seconds), and how many arrived again."""
 
-    by_entry: dict[int, list[float]] = field(default_factory=dict)
+    by_entry: dict[int, dict[int, float]] = field(default_factory=dict)
+    duplicates: int = 0
 
-    def add(self, entry_id: int, at: float) -> None:
-        self.by_entry.setdefault(entry_id, []).append(at)
+    def add(self, entry_id: int, client: int, at: float) -> None:
+        seen = self.by_entry.setdefault(entry_id, {})
+        if client in seen:
+            self.duplicates += 1
+        else:
+            seen[client] = at
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
@@ -49,11 +54,74 @@ async def request(port: int, method: str, path: str, headers: dict[str, str], bo
     return status, payload
 
 
-class StreamClient:
-    """One open event stream, recording the arrival time of each `entry` event by its id."""
+class EventStreamParser:
+    """Server-sent events out of an HTTP/1.1 response body, chunked or not, fed as it arrives. Only the
+    `id`, `event` and `retry` fields are read; `data` lines are skipped. Events end with a blank line
+    (LF line ends, as the site sends them)."""
 
-    def __init__(self, port: int, path: str, headers: dict[str, str], arrivals: Arrivals) -> None:
-        self.port, self.path, self.headers, self.arrivals = port, path, headers, arrivals
+    def __init__(self, *, chunked: bool) -> None:
+        self.chunked = chunked
+        self.raw = bytearray()  # chunked transfer coding not yet decoded
+        self.body = bytearray()  # decoded body not yet parsed into events
+        self.chunk_left = 0
+        self.chunk_end_pending = False
+        self.ended = False
+
+    def feed(self, data: bytes) -> list[dict[bytes, bytes]]:
+        """The events completed by `data`, each as its fields (name -> value)."""
+        if self.chunked:
+            self._dechunk(data)
+        else:
+            self.body += data
+        events, start = [], 0
+        while (end := self.body.find(b"\n\n", start)) >= 0:
+            fields = {}
+            for line in self.body[start:end].split(b"\n"):
+                if line.startswith((b"id:", b"event:", b"retry:")):
+                    name, _, value = line.partition(b":")
+                    fields[bytes(name)] = bytes(value[1:] if value.startswith(b" ") else value)
+            events.append(fields)
+            start = end + 2
+        del self.body[:start]
+        return events
+
+    def _dechunk(self, data: bytes) -> None:
+        raw = self.raw
+        raw += data
+        at = 0
+        while True:
+            if self.chunk_left:
+                take = min(self.chunk_left, len(raw) - at)
+                self.body += raw[at : at + take]
+                at += take
+                self.chunk_left -= take
+                if self.chunk_left:
+                    break
+                self.chunk_end_pending = True
+            if self.chunk_end_pending:
+                if len(raw) - at < 2:
+                    break
+                at += 2  # the CRLF closing a chunk
+                self.chunk_end_pending = False
+            line_end = raw.find(b"\r\n", at)
+            if line_end < 0:
+                break
+            size = int(bytes(raw[at:line_end]).split(b";")[0], 16)
+            at = line_end + 2
+            if size == 0:
+                self.ended = True
+                break
+            self.chunk_left = size
+        del raw[:at]
+
+
+class StreamClient:
+    """One open event stream, recording the arrival time of each `entry` event by its id. Reads what
+    the socket has in one go and parses it without a coroutine step per line: 200 of these share
+    one process, which must not be what delays an arrival."""
+
+    def __init__(self, number: int, port: int, path: str, headers: dict[str, str], arrivals: Arrivals) -> None:
+        self.number, self.port, self.path, self.headers, self.arrivals = number, port, path, headers, arrivals
         self.connected = asyncio.Event()
         self.failed: str | None = None
         self.task: asyncio.Task | None = None
@@ -65,25 +133,22 @@ class StreamClient:
             head += [f"{k}: {v}" for k, v in self.headers.items()]
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
             await writer.drain()
-            status, _ = await _read_head(reader)
+            status, headers = await _read_head(reader)
             if status != 200:
                 self.failed = f"status {status}"
-                self.connected.set()
                 return
-            entry_id = None
-            while True:
-                line = await reader.readline()
-                if not line:
-                    self.failed = "closed"
-                    return
-                text = line.decode(errors="replace").rstrip("\r\n")
-                # Chunked transfer puts size lines between events: they never start with a field name.
-                if text.startswith("retry:"):
-                    self.connected.set()
-                elif text.startswith("id: "):
-                    entry_id = int(text[4:])
-                elif text.startswith("event: entry") and entry_id is not None:
-                    self.arrivals.add(entry_id, time.monotonic())
+            parser = EventStreamParser(chunked=headers.get("transfer-encoding", "").lower() == "chunked")
+            while not parser.ended:
+                data = await reader.read(1 << 16)
+                if not data:
+                    break
+                at = time.monotonic()
+                for fields in parser.feed(data):
+                    if b"retry" in fields:
+                        self.connected.set()
+                    if fields.get(b"event") == b"entry" and b"id" in fields:
+                        self.arrivals.add(int(fields[b"id"]), self.number, at)
+            self.failed = "closed"
         except (OSError, asyncio.IncompleteReadError, ValueError) as error:
             self.failed = str(error) or type(error).__name__
         finally:
@@ -94,7 +159,7 @@ async def open_streams(port: int, path: str, cookies: list[str], count: int, arr
     clients = []
     for n in range(count):
         headers = {"Cookie": f"sessionid={cookies[n % len(cookies)]}", "X-Forwarded-Proto": "https"}
-        client = StreamClient(port, path, headers, arrivals)
+        client = StreamClient(n, port, path, headers, arrivals)
         client.task = asyncio.create_task(client.run())
         clients.append(client)
         if n % 20 == 19:
