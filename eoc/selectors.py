@@ -52,8 +52,7 @@ def feed_entries(
     if agency_id:
         entries = entries.filter(author_agency_id=agency_id)
     return (
-        entries.select_related("author", "author_agency", "incident", "corrects")
-        .prefetch_related(Prefetch("attachments", queryset=FeedEntryAttachment.objects.order_by("pk")))
+        _as_shown_in_feeds(entries)
         .annotate(
             acknowledged=Exists(FeedAcknowledgement.objects.filter(entry=OuterRef("pk"), person=person)),
             acknowledgement_count=Coalesce(
@@ -70,6 +69,20 @@ def feed_entries(
         )
         .order_by("-posted_at", "-pk")
     )
+
+
+def _as_shown_in_feeds(entries: QuerySet[FeedEntry]) -> QuerySet[FeedEntry]:
+    return entries.select_related("author", "author_agency", "incident", "corrects").prefetch_related(
+        Prefetch("attachments", queryset=FeedEntryAttachment.objects.order_by("pk"))
+    )
+
+
+def feed_entries_to_render(ids: list[int]) -> dict[int, FeedEntry]:
+    """Entries by id with what a feed shows of them (author, agency, incident, corrected entry,
+    attachments), read WITHOUT the visibility policy: only for the live feed, whose answer from
+    `feed_entries` has already decided who sees each entry and how. Whoever renders one sets
+    `full_access`, `acknowledged` and `acknowledgement_count` from that answer."""
+    return {entry.pk: entry for entry in _as_shown_in_feeds(FeedEntry.objects.filter(pk__in=ids))}
 
 
 def incident_list(*, person: User, status: str = "", include_closed: bool = False) -> QuerySet[Incident]:

@@ -3,77 +3,48 @@
 A page opens `/incidents/<id>/feed/stream/` (or the EOC-wide one) with EventSource; each new
 entry the person may see arrives as an `entry` event whose id is the entry's id, so a page that
 reconnects sends Last-Event-ID and gets what it missed from the database first. Redis only
-carries "entry N was posted"; every entry is read through the visibility policy for each person.
+carries "entry N was posted"; the worker's hub (eoc/feed_hub.py) reads each entry through the
+visibility policy once for all the streams it serves, and queues it to those whose person may see it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
 from agencies.models import Agency
 
+from .feed_hub import CATCH_UP_LIMIT, TEMPLATE, Audience, Listener, feed_hub, run_on_pool, sse_event
 from .live import eoc_channel, incident_channel
 from .models import Incident
 from .selectors import feed_entries
-
-logger = logging.getLogger(__name__)
+from .templatetags.eoc_tags import posts_to_feeds
 
 HEARTBEAT_SECONDS = 15
 # A stream is closed after this long; the browser reconnects at once with Last-Event-ID, and the
 # reconnection re-checks the session (so a signed-out person stops receiving).
 MAX_STREAM_SECONDS = 10 * 60
-CATCH_UP_LIMIT = 200
-
-
-def _event(entry_id: int, html: str) -> str:
-    data = "\n".join(f"data: {line}" for line in html.splitlines() or [""])
-    return f"id: {entry_id}\nevent: entry\n{data}\n\n"
-
-
-async def _read(function, *args):
-    """Run a read of an open stream on the shared thread pool, whose few threads keep their database
-    connections: a stream waiting for news holds no connection of its own (hundreds of open pages
-    would otherwise exhaust PostgreSQL's)."""
-    # Not sync_to_async: it would carry the request's context, and with it the request thread's connection.
-    return await asyncio.get_running_loop().run_in_executor(None, _on_pooled_connection, function, *args)
-
-
-def _on_pooled_connection(function, *args):
-    # As a request would: drop this thread's connection if it broke or grew too old, then read.
-    close_old_connections()
-    return function(*args)
-
-
-def _render_entries(person, entries) -> list[tuple[int, str]]:
-    return [
-        (entry.pk, render_to_string("eoc/includes/feed_entry.html", {"entry": entry, "user": person, "live": True}))
-        for entry in entries
-    ]
 
 
 def _feed(person, scope: dict):
     # Built once per stream: putting the visibility policy's conditions together costs more than
-    # running the query, and a stream asks it again for every entry posted.
-    return feed_entries(person=person, **scope)
+    # running the query. The hub asks the same question, compiled, for every entry posted.
+    entries = feed_entries(person=person, **scope)
+    return entries, Audience.of(person, entries)
 
 
 def _missed(person, entries, after_id: int) -> list[tuple[int, str]]:
-    return _render_entries(person, list(entries.filter(pk__gt=after_id).order_by("pk")[:CATCH_UP_LIMIT]))
-
-
-def _one(person, entries, entry_id: int) -> list[tuple[int, str]]:
-    return _render_entries(person, list(entries.filter(pk=entry_id)))
+    may_post = posts_to_feeds(person)
+    return [
+        (entry.pk, render_to_string(TEMPLATE, {"entry": entry, "may_post": may_post, "live": True}))
+        for entry in entries.filter(pk__gt=after_id).order_by("pk")[:CATCH_UP_LIMIT]
+    ]
 
 
 def _last_event_id(request: HttpRequest) -> int:
@@ -85,34 +56,50 @@ def _last_event_id(request: HttpRequest) -> int:
 
 
 async def _stream(person, scope: dict, channel: str, after_id: int) -> AsyncIterator[str]:
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
-    pubsub = client.pubsub()
+    # The request's own thread is done with the database once the middleware has seen the response
+    # (saving the session, say): give its connection back now rather than when the stream ends,
+    # minutes later. The stream runs in the request's context, so this reaches that thread.
+    await sync_to_async(_release_connection)()
+    entries, audience = await run_on_pool(_feed, person, scope)
+    if audience is None:
+        return  # the person sees nothing (any more): the reconnection answers 401
+    hub = feed_hub()
+    listener = Listener(channel, audience, last_id=after_id)
     try:
-        await pubsub.subscribe(channel)
-        # Subscribe first, then catch up: an entry posted in between arrives twice at most, and
-        # the page drops ids it already shows.
+        # Listen first, then catch up: an entry posted in between arrives twice at most, and is
+        # sent once.
+        await hub.add(listener)
         yield "retry: 2000\n\n"
-        entries = await _read(_feed, person, scope)
-        for entry_id, html in await _read(_missed, person, entries, after_id):
-            yield _event(entry_id, html)
+        sent: set[int] = set()
+        for entry_id, html in await run_on_pool(_missed, person, entries, after_id):
+            sent.add(entry_id)
+            listener.saw(entry_id)
+            yield sse_event(entry_id, html)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_STREAM_SECONDS
-        while loop.time() < deadline:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
-            if message is None:
-                yield ": heartbeat\n\n"
-                continue
+        while not listener.closed and loop.time() < deadline:
             try:
-                entry_id = int(json.loads(message["data"])["entry_id"])
-            except (ValueError, KeyError, TypeError):
+                async with asyncio.timeout(min(HEARTBEAT_SECONDS, max(deadline - loop.time(), 0))):
+                    item = await listener.queue.get()
+            except TimeoutError:
+                if loop.time() < deadline:
+                    yield ": heartbeat\n\n"
                 continue
-            for found_id, html in await _read(_one, person, entries, entry_id):
-                yield _event(found_id, html)
-    except aioredis.RedisError:
-        logger.warning("Feed stream lost Redis; the page will reconnect", exc_info=True)
+            # Whatever else is waiting goes in the same write.
+            events = []
+            while item is not None and not listener.closed:
+                entry_id, event = item
+                if entry_id not in sent:
+                    sent.add(entry_id)
+                    events.append(event)
+                try:
+                    item = listener.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+            if events:
+                yield "".join(events)
     finally:
-        await pubsub.aclose()
-        await client.aclose()
+        hub.remove(listener)
 
 
 def _release_connection() -> None:
@@ -125,9 +112,6 @@ def _release_connection() -> None:
 
 
 async def _response(generator: AsyncIterator[str]) -> StreamingHttpResponse:
-    # The request's own thread is done with the database: give its connection back now rather
-    # than when the stream ends, minutes later.
-    await sync_to_async(_release_connection)()
     response = StreamingHttpResponse(generator, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
