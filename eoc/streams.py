@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
@@ -27,6 +28,10 @@ from .selectors import feed_entries
 from .templatetags.eoc_tags import posts_to_feeds
 
 HEARTBEAT_SECONDS = 15
+# Streams a worker opens at once. Each opening holds a database connection, its request thread's,
+# until the stream starts; hundreds of pages reconnecting together queue here for a moment instead
+# of exhausting PostgreSQL's connections.
+OPENING_AT_ONCE = 8
 # A stream is closed after this long; the browser reconnects at once with Last-Event-ID, and the
 # reconnection re-checks the session (so a signed-out person stops receiving).
 MAX_STREAM_SECONDS = 10 * 60
@@ -146,3 +151,42 @@ async def eoc_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     scope = {"eoc_id": pk}
     return await _response(_stream(person, scope, eoc_channel(pk), _last_event_id(request)))
+
+
+class StreamOpenings:
+    """ASGI middleware: lets at most OPENING_AT_ONCE event streams of the worker be opened at once,
+    each until its first bytes are sent (by then the stream gave its request connection back); any
+    other request passes straight through."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+        self._limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/feed/stream/"):
+            await self.application(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        limit = self._limits.get(loop)
+        if limit is None:
+            limit = self._limits[loop] = asyncio.Semaphore(OPENING_AT_ONCE)
+        opening = True
+        await limit.acquire()
+
+        def opened() -> None:
+            nonlocal opening
+            if opening:
+                opening = False
+                limit.release()
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.body":
+                opened()
+            await send(message)
+
+        try:
+            await self.application(scope, receive, sending)
+        finally:
+            opened()

@@ -19,7 +19,12 @@ from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, resolve
 
-streams = get_asgi_application()
+django_application = get_asgi_application()
+
+from eoc.streams import StreamOpenings  # noqa: E402 - once Django is set up
+
+# A worker opens a few event streams at once (eoc/streams.py), so pages reconnecting together wait a moment.
+streams = StreamOpenings(django_application)
 pages = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 
 
