@@ -1,6 +1,6 @@
 """The live feed's hub: many people on one channel in one worker, each receiving exactly what the
 visibility policy shows them; one query per posted entry however many streams are open; one Redis
-connection per worker, and nothing lost when it breaks."""
+connection per worker, and nothing lost when it breaks; a few streams opened at once per worker."""
 
 import asyncio
 import os
@@ -20,6 +20,7 @@ from eoc.models import FeedEntry
 from eoc.selectors import feed_entries
 from eoc.services.feed import EntryContent, post_entry
 from eoc.services.incidents import IncidentDetails, open_incident
+from eoc.streams import OPENING_AT_ONCE, StreamOpenings
 from tests.factories import UserFactory
 from tests.second_factor import VerifiedAsyncClient as AsyncClient
 
@@ -318,3 +319,45 @@ async def test_deactivated_person_is_refused_at_the_next_connection(people, floo
     viewer.is_active = False
     await sync_to_async(viewer.save)()
     assert (await client.get(path)).status_code == 401
+
+
+async def test_a_worker_opens_a_few_streams_at_once_and_lets_pages_through():
+    waiting_in_view, most_in_view = 0, 0
+    go_on = asyncio.Event()
+
+    async def site(scope, receive, send):
+        nonlocal waiting_in_view, most_in_view
+        if scope["path"].endswith("/feed/stream/"):
+            waiting_in_view += 1
+            most_in_view = max(most_in_view, waiting_in_view)
+            await go_on.wait()
+            waiting_in_view -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"retry: 2000\n\n", "more_body": True})
+        await asyncio.Event().wait()  # an open stream
+
+    opened = []
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            opened.append(message)
+
+    application = StreamOpenings(site)
+    stream = {"type": "http", "path": "/incidents/1/feed/stream/"}
+    tasks = [asyncio.create_task(application(stream, None, send)) for _ in range(3 * OPENING_AT_ONCE)]
+    await asyncio.sleep(0.1)
+    assert waiting_in_view == OPENING_AT_ONCE
+    # A page is not held up by streams being opened.
+    tasks.append(asyncio.create_task(application({"type": "http", "path": "/incidents/1/"}, None, send)))
+    await asyncio.sleep(0.1)
+    assert len(opened) == 1
+    go_on.set()
+    for _ in range(100):
+        if len(opened) == 3 * OPENING_AT_ONCE + 1:
+            break
+        await asyncio.sleep(0.02)
+    assert len(opened) == 3 * OPENING_AT_ONCE + 1  # every stream opened, and stays open
+    assert most_in_view == OPENING_AT_ONCE
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
