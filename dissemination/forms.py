@@ -5,52 +5,14 @@ from __future__ import annotations
 
 from django import forms
 
+from agencies.form_kit import DateInput, USWDSForm, add_service_errors
 from agencies.markings import TLP
 from agencies.models import Agency
 
 from .models import Delivery, NotificationPreference, WebhookEndpoint
 from .selectors import InboxFilters, InboxState, RecordFilters, kind_choices
 
-WIDGET_CLASSES = {
-    forms.Select: "usa-select",
-    forms.RadioSelect: "usa-radio__input",
-    forms.CheckboxInput: "usa-checkbox__input",
-}
-
-
-class USWDSForm(forms.Form):
-    """A form whose widgets carry the USWDS classes, and whose invalid fields say so to assistive technology."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            widget = field.widget
-            base = next((css for kind, css in WIDGET_CLASSES.items() if type(widget) is kind), "usa-input")
-            widget.attrs["class"] = f"{base} {widget.attrs.get('class', '')}".strip()
-            if field.help_text:
-                widget.attrs["aria-describedby"] = f"{self.auto_id % name}-hint"
-
-    def add_error(self, field, error) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name not in self.fields:
-                continue
-            widget = self.fields[name].widget
-            classes = widget.attrs.get("class", "")
-            if classes.startswith(("usa-input", "usa-select")) and "usa-input--error" not in classes:
-                widget.attrs["class"] = f"{classes} usa-input--error"
-            widget.attrs["aria-invalid"] = "true"
-            described = widget.attrs.get("aria-describedby", "")
-            error_id = f"{self.auto_id % name}-error"
-            if error_id not in described:
-                widget.attrs["aria-describedby"] = f"{described} {error_id}".strip()
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
+__all__ = ["add_service_errors"]
 
 
 class InboxFilterForm(USWDSForm):
@@ -153,12 +115,3 @@ class WebhookEndpointForm(USWDSForm):
 
 class WebhookFormatForm(USWDSForm):
     payload_format = forms.ChoiceField(label="Format", choices=WebhookEndpoint.Format.choices, widget=forms.RadioSelect)
-
-
-def add_service_errors(form: forms.Form, error) -> None:
-    """A service's ValidationError on the form: each message on its field, the rest above the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)

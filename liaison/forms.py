@@ -7,8 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from agencies.form_kit import DateInput, DateTimeInput, USWDSForm, add_service_errors
 from agencies.models import Agency, Jurisdiction, User
-from eoc.forms import DateTimeInput, USWDSForm, add_service_errors
 from eoc.models import Incident
 from sharing.models import InformationNeed, RequestForInformation, ThreatProduct
 
@@ -17,13 +17,6 @@ from .selectors import AwarenessFilters, RelayFilters, center_people, liaison_of
 from .services import RuleDetails
 
 __all__ = ["add_service_errors"]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class PersonChoiceField(forms.ModelChoiceField):

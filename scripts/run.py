@@ -310,7 +310,7 @@ def run_services(environment: dict[str, str]) -> int:
     step(f"services: web http://{host}:{port}, worker, beat")
     # A session of its own, so that each stop signal reaches Honcho once: from here, as SIGINT or SIGTERM.
     # Honcho gives each process its own PORT, from 5000 unless told: the web process gets this one.
-    honcho = subprocess.Popen(
+    honcho = subprocess.Popen(  # noqa: S603 - our own interpreter and Procfile
         [sys.executable, "-m", "honcho", "-f", "Procfile", "start", "--port", port],
         cwd=ROOT,
         env=environment,

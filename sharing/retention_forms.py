@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from .forms import DateInput, USWDSForm
+from agencies.form_kit import DateInput, USWDSForm
+
 from .models import RetentionReview
 from .selectors import RetentionFilters
 
