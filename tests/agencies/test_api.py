@@ -8,13 +8,14 @@ from io import StringIO
 import pytest
 import yaml
 from django.contrib.staticfiles import finders
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from drf_spectacular.validation import validate_schema
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-from agencies.models import Role, User
+from agencies.management.commands.issue_token import Command as IssueTokenCommand
+from agencies.models import AccountLockout, AuditAction, AuditEntry, Role, User
 from tests.factories import PASSWORD, UserFactory
 from tests.second_factor import VerifiedClient as Client
 from tests.second_factor import authenticator, current_code
@@ -89,15 +90,70 @@ def test_token_endpoint_takes_the_username_in_any_case(client, coordinator):
     assert token_client(token).get("/api/v1/me/").json()["username"] == "coordinator"
 
 
-def test_issue_token_command_prints_a_working_token(coordinator):
+def test_issue_token_command_prints_a_working_token_after_the_code(coordinator):
     out = StringIO()
-    call_command("issue_token", "coordinator", stdout=out, stderr=StringIO())
+    code = current_code(authenticator(coordinator))
+
+    call_command("issue_token", "coordinator", "--code", code, stdout=out, stderr=StringIO())
     token = out.getvalue().strip()
 
     response = token_client(token).get("/api/v1/me/")
-
     assert response.status_code == 200
     assert response.json()["username"] == "coordinator"
+    entry = AuditEntry.objects.get(action=AuditAction.SIGN_IN, person=coordinator)
+    assert entry.detail == {"via": "issue_token command", "second_factor": "authenticator"}
+
+
+def test_issue_token_command_without_a_code_is_refused_with_debug_off(coordinator, settings):
+    settings.DEBUG = False
+    authenticator(coordinator)
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="--code"):
+        call_command("issue_token", "coordinator", stdout=out, stderr=StringIO())
+
+    assert out.getvalue() == ""
+    assert not AuthToken.objects.exists()
+
+
+def test_issue_token_command_counts_a_wrong_code_towards_the_lock(coordinator):
+    device = authenticator(coordinator)
+    for _ in range(4):
+        with pytest.raises(CommandError, match="That code is not right"):
+            call_command("issue_token", "coordinator", "--code", "000000", stdout=StringIO(), stderr=StringIO())
+    assert AccountLockout.objects.get(username="coordinator").failure_count == 4
+    failed = AuditEntry.objects.filter(action=AuditAction.SIGN_IN_FAILED, person=coordinator).first()
+    assert failed.detail == {
+        "username": "coordinator",
+        "step": "code",
+        "reason": "wrong_code",
+        "via": "issue_token command",
+    }
+
+    with pytest.raises(CommandError, match="locked"):
+        call_command("issue_token", "coordinator", "--code", "000000", stdout=StringIO(), stderr=StringIO())
+    # Locked: the right code gets no token either, until an admin unlocks the account.
+    with pytest.raises(CommandError, match="locked"):
+        call_command("issue_token", "coordinator", "--code", current_code(device), stdout=StringIO(), stderr=StringIO())
+    assert not AuthToken.objects.exists()
+
+
+def test_issue_token_command_needs_no_code_only_with_debug_on_for_the_demo(coordinator, settings):
+    settings.DEBUG = True
+    out, err = StringIO(), StringIO()
+
+    call_command("issue_token", "coordinator", stdout=out, stderr=err)
+
+    assert token_client(out.getvalue().strip()).get("/api/v1/me/").status_code == 200
+    assert "without a second factor" in err.getvalue()
+    entry = AuditEntry.objects.get(action=AuditAction.SIGN_IN, person=coordinator)
+    assert entry.detail["second_factor"] == "none (DEBUG on, the demo)"
+
+
+def test_issue_token_command_documents_the_code():
+    text = " ".join(IssueTokenCommand().create_parser("manage.py", "issue_token").format_help().split())
+    assert "--code" in text
+    assert "Only with DEBUG on, for the demo, may --code be left out" in text
 
 
 def test_anonymous_caller_is_refused_in_the_error_shape(client, db):
