@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from redis.exceptions import RedisError
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from . import services
 from .audit import record_audit
 from .backends import client_address
 from .models import Agency, AuditAction, Jurisdiction, Role, User
+
+logger = logging.getLogger(__name__)
 
 
 class JurisdictionSerializer(serializers.ModelSerializer):
@@ -141,8 +147,49 @@ class PersonViewSet(
         )
 
 
-class AccountRateThrottle(SimpleRateThrottle):
-    """Token requests naming one account, from wherever they come (ScopedRateThrottle counts per address)."""
+class CountingRateThrottle(SimpleRateThrottle):
+    """A rate limit counted with one atomic INCR in Redis per request. DRF's own throttles read a
+    request history and write it back, so fifty parallel requests all read the same history and all
+    pass; counted, the request over the limit is refused however many arrive at once. The window
+    starts with the first request it counts. If Redis is out the limit is not applied, and the
+    lock-out (in PostgreSQL) still holds."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        try:
+            self.cache.add(self.key, 0, timeout=self.duration)
+            try:
+                count = self.cache.incr(self.key)
+            except ValueError:
+                # The window ended between add and incr: this request starts a new one.
+                self.cache.set(self.key, 1, timeout=self.duration)
+                count = 1
+        except RedisError:
+            logger.warning("Token endpoint rate limit unavailable: Redis did not answer", exc_info=True)
+            return True
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return float(self.duration)
+
+
+class AddressRateThrottle(CountingRateThrottle):
+    """Token requests from one network address (the one the sign-in lock-out reads, never a header a
+    caller could set)."""
+
+    scope = "sign-in"
+
+    def get_cache_key(self, request, view):
+        address = client_address(request._request)
+        return self.cache_format % {"scope": self.scope, "ident": address} if address else None
+
+
+class AccountRateThrottle(CountingRateThrottle):
+    """Token requests naming one account, from wherever they come."""
 
     scope = "sign-in-account"
 
@@ -151,7 +198,9 @@ class AccountRateThrottle(SimpleRateThrottle):
         username = services.normalize_username(str(data.get("username") or ""))
         if request.method != "POST" or not username:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": username}
+        # Hashed: a username may hold any character, a cache key should not.
+        ident = hashlib.sha256(username.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class TokenView(APIView):
@@ -159,8 +208,7 @@ class TokenView(APIView):
     the token in use."""
 
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle, AccountRateThrottle]
-    throttle_scope = "sign-in"
+    throttle_classes = [AddressRateThrottle, AccountRateThrottle]
 
     @extend_schema(
         request=inline_serializer(
@@ -201,12 +249,13 @@ class TokenView(APIView):
             )
         user = authenticate(request._request, username=username, password=password)
         if user is None:
-            message = (
-                services.LOCKED_MESSAGE
-                if services.is_account_locked(username=username)
-                else "The username or password is not right."
-            )
-            return Response({"errors": {"non_field_errors": [message]}}, status=status.HTTP_401_UNAUTHORIZED)
+            if services.is_account_locked(username=username):
+                message, answer = services.LOCKED_MESSAGE, status.HTTP_401_UNAUTHORIZED
+            elif services.is_address_throttled(address=client_address(request)):
+                message, answer = services.ADDRESS_THROTTLED_MESSAGE, status.HTTP_429_TOO_MANY_REQUESTS
+            else:
+                message, answer = "The username or password is not right.", status.HTTP_401_UNAUTHORIZED
+            return Response({"errors": {"non_field_errors": [message]}}, status=answer)
         if not services.has_second_factor(person=user):
             return Response({"errors": {"code": [services.NOT_ENROLLED_MESSAGE]}}, status=status.HTTP_403_FORBIDDEN)
         code = str(data.get("code") or "")

@@ -29,10 +29,18 @@ class AgencyUserBackend(ModelBackend):
         address = client_address(request)
         if services.is_account_locked(username=username) or services.is_address_throttled(address=address):
             return None
-        user = super().authenticate(request, username=services.normalize_username(username), password=password)
-        if user is None:
-            services.record_sign_in_failure(username=username, address=address)
+        if not services.claim_address_attempt(address=address):
             return None
+        # In line with the account's other attempts: the lock-out is checked again, and a wrong password
+        # counted, before the next attempt on the account may test its password (services).
+        with services.one_attempt_at_a_time(username=username):
+            if services.is_account_locked(username=username):
+                return None
+            user = super().authenticate(request, username=services.normalize_username(username), password=password)
+            if user is None:
+                services.record_sign_in_failure(username=username, address=address)
+                return None
+        services.release_address_attempt(address=address)
         # The run of failures ends only when the second factor is right too (services.verify_second_factor).
         return user
 

@@ -36,6 +36,8 @@ class SignInForm(AuthenticationForm):
         if self.user_cache is None:
             if services.is_account_locked(username=username):
                 raise forms.ValidationError(self.error_messages["locked"], code="locked")
+            if services.is_address_throttled(address=client_address(self.request)):
+                raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data

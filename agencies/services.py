@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,6 +22,7 @@ from .audit_models import AuditAction, AuditOutcome
 from .models import AccountLockout, Agency, Role, User, role_group
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCKED_MESSAGE = "This account is locked after too many failed sign-in attempts. Ask your agency admin to unlock it."
 ADDRESS_THROTTLED_MESSAGE = "Too many failed sign-in attempts from this network address. Wait 15 minutes and try again."
@@ -61,32 +65,72 @@ def is_address_throttled(*, address: str | None) -> bool:
         return False
 
 
-def _count_address_failure(address: str) -> None:
+def claim_address_attempt(*, address: str | None) -> bool:
+    """Count an attempt from the address before its secret is tested; False when the address has
+    reached its limit and must wait. Counting first, in one atomic INCR, keeps parallel attempts from
+    all passing a check made before any of them was counted; an attempt that turns out right gives its
+    count back (`release_address_attempt`), so the count is of failures."""
+    if not address:
+        return True
     key = _address_key(address)
     timeout = int(settings.SIGN_IN_ADDRESS_WINDOW.total_seconds())
     try:
         cache.add(key, 0, timeout=timeout)
         try:
-            cache.incr(key)
+            count = cache.incr(key)
         except ValueError:
-            # The key expired (or was evicted) between add and incr: this failure starts a new window.
+            # The key expired (or was evicted) between add and incr: this attempt starts a new window.
             cache.set(key, 1, timeout=timeout)
+            count = 1
+    except RedisError:
+        logger.warning("Sign-in address throttle unavailable: Redis did not answer", exc_info=True)
+        return True
+    return count <= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+
+
+def release_address_attempt(*, address: str | None) -> None:
+    """An attempt counted by `claim_address_attempt` was right: it is no failure of the address."""
+    if not address:
+        return
+    try:
+        cache.decr(_address_key(address))
+    except ValueError:
+        pass  # the window ended meanwhile: nothing left to give back
     except RedisError:
         logger.warning("Sign-in address throttle unavailable: Redis did not answer", exc_info=True)
 
 
+# The key space of the PostgreSQL advisory locks that hold one account's sign-in attempts in line.
+ATTEMPT_LOCK_SPACE = 4_817
+
+
+@contextmanager
+def one_attempt_at_a_time(*, username: str) -> Iterator[None]:
+    """A transaction holding the account's attempt lock: the sign-in attempts on one account (password,
+    code, enrolment code; page, API or command, in any process) run one after another inside it.
+
+    Checking the lock-out, testing the secret and counting a failure are three steps; without the
+    lock, fifty parallel guesses would all pass the check before the first failure was counted, and
+    all fifty would be tested. In line, the sixth finds the account locked and is never tested.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ATTEMPT_LOCK_SPACE, normalize_username(username)]
+        )
+        yield
+
+
 def record_sign_in_failure(*, username: str, address: str | None) -> bool:
-    """Count one failed sign-in for the username (and the address); returns whether it is now locked.
+    """Count one failed sign-in for the username (noting the address); returns whether it is now locked.
 
     One statement does the count so that parallel wrong attempts cannot slip past the limit:
     the row is inserted or updated under PostgreSQL's row lock, a window older than the limit
-    starts again at one, and the fifth failure in the window sets the lock.
+    starts again at one, and the fifth failure in the window sets the lock. (The address's own
+    count is kept by `claim_address_attempt`.)
     """
     name = normalize_username(username)
     now = timezone.now()
     window_start = now - settings.SIGN_IN_FAILURE_WINDOW
-    if address:
-        _count_address_failure(address)
     if not name:
         return False
     table = AccountLockout._meta.db_table
@@ -152,6 +196,73 @@ def start_enrolment(*, person: User) -> TOTPDevice:
     return device
 
 
+def refused_attempt(*, person: User, request, step: str, via: str, message: str, reason: str) -> ValidationError:
+    """A refused step of sign-in: recorded as a failed sign-in (with the request's address, and `via` in
+    its detail), and the error to raise."""
+    detail = {"username": person.username, "step": step, "reason": reason}
+    if via:
+        detail["via"] = via
+    record_audit(
+        action=AuditAction.SIGN_IN_FAILED, person=person, outcome=AuditOutcome.FAILURE, request=request, detail=detail
+    )
+    return ValidationError(message, code=reason)
+
+
+def refuse_if_locked_out(*, person: User, address: str | None, request, step: str, via: str = "") -> None:
+    """Refuse at once (and record it) an attempt from a throttled address or on a locked account."""
+    if is_address_throttled(address=address):
+        raise refused_attempt(
+            person=person, request=request, step=step, via=via, message=ADDRESS_THROTTLED_MESSAGE, reason="throttled"
+        )
+    if is_account_locked(username=person.username):
+        raise refused_attempt(
+            person=person, request=request, step=step, via=via, message=LOCKED_MESSAGE, reason="locked"
+        )
+
+
+def checked_attempt(
+    *,
+    person: User,
+    address: str | None,
+    check: Callable[[], T | None],
+    refusal: tuple[str, str],
+    request=None,
+    step: str,
+    via: str = "",
+    completes_sign_in: bool,
+) -> T:
+    """Test one secret of the person's sign-in with `check` (which returns what accepted it, or None)
+    and return what accepted it.
+
+    The attempt is counted against the address first, then runs in line with the account's other
+    attempts (`one_attempt_at_a_time`): a locked account is refused without testing the secret, and a
+    wrong one counts towards the lock-out. A refusal raises ValidationError (with `refusal`'s message
+    and code, or code "locked" or "throttled") and is recorded as a failed sign-in. A right secret
+    that `completes_sign_in` ends the run of failures.
+    """
+    if not claim_address_attempt(address=address):
+        raise refused_attempt(
+            person=person, request=request, step=step, via=via, message=ADDRESS_THROTTLED_MESSAGE, reason="throttled"
+        )
+    failure = None
+    with one_attempt_at_a_time(username=person.username):
+        if is_account_locked(username=person.username):
+            failure = (LOCKED_MESSAGE, "locked")
+        else:
+            accepted = check()
+            if accepted is None:
+                locked = record_sign_in_failure(username=person.username, address=address)
+                failure = (LOCKED_MESSAGE, "locked") if locked else refusal
+            elif completes_sign_in:
+                record_sign_in_success(username=person.username)
+    # Recorded once the count is committed: the refusal's audit entry stays whatever the caller does.
+    if failure is not None:
+        message, reason = failure
+        raise refused_attempt(person=person, request=request, step=step, via=via, message=message, reason=reason)
+    release_address_attempt(address=address)
+    return accepted
+
+
 def verify_second_factor(
     *,
     person: User,
@@ -171,45 +282,35 @@ def verify_second_factor(
     A refused code is a failed sign-in in the audit trail (with the request's address, and `via` in
     its detail); the sign-in itself is recorded by the caller once the session or token is made.
     """
-
-    def refused(message: str, reason: str) -> ValidationError:
-        detail = {"username": person.username, "step": "code", "reason": reason}
-        if via:
-            detail["via"] = via
-        record_audit(
-            action=AuditAction.SIGN_IN_FAILED,
-            person=person,
-            outcome=AuditOutcome.FAILURE,
-            request=request,
-            detail=detail,
-        )
-        return ValidationError(message, code=reason)
-
-    if is_address_throttled(address=address):
-        raise refused(ADDRESS_THROTTLED_MESSAGE, "throttled")
-    if is_account_locked(username=person.username):
-        raise refused(LOCKED_MESSAGE, "locked")
+    refuse_if_locked_out(person=person, address=address, request=request, step="code", via=via)
     code = normalize_code(code)
     if not code:
         raise ValidationError(MISSING_CODE_MESSAGE, code="required")
-    accepted = None
-    with transaction.atomic():
-        if enrolling is not None:
-            devices = TOTPDevice.objects.filter(pk=enrolling.pk, user=person, confirmed=False)
-        elif code.isdigit():
-            devices = TOTPDevice.objects.filter(user=person, confirmed=True)
-        else:
-            devices = StaticDevice.objects.filter(user=person, confirmed=True)
-        # The lock keeps two requests from both spending one code (a recovery code, a TOTP step).
+    refusal = (WRONG_CODE_MESSAGE, "wrong_code")
+    if enrolling is not None:
+        devices = TOTPDevice.objects.filter(pk=enrolling.pk, user=person, confirmed=False)
+    elif code.isdigit():
+        devices = TOTPDevice.objects.filter(user=person, confirmed=True)
+    else:
+        devices = StaticDevice.objects.filter(user=person, confirmed=True)
+
+    def check():
+        # The row lock keeps two requests from both spending one code (a recovery code, a TOTP step).
         for device in devices.select_for_update().order_by("pk"):
             if device.verify_token(code):
-                accepted = device
-                break
-    if accepted is None:
-        locked = record_sign_in_failure(username=person.username, address=address)
-        raise refused(LOCKED_MESSAGE, "locked") if locked else refused(WRONG_CODE_MESSAGE, "wrong_code")
-    record_sign_in_success(username=person.username)
-    return accepted
+                return device
+        return None
+
+    return checked_attempt(
+        person=person,
+        address=address,
+        check=check,
+        refusal=refusal,
+        request=request,
+        step="code",
+        via=via,
+        completes_sign_in=True,
+    )
 
 
 def enrol_second_factor(*, person: User, device: TOTPDevice) -> list[str]:
