@@ -12,7 +12,17 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
-from .models import AccountLockout, Agency, ArchivedAuditEntry, AuditEntry, Jurisdiction, Role, User
+from .models import (
+    AccountLockout,
+    Agency,
+    ArchivedAuditEntry,
+    AuditEntry,
+    Jurisdiction,
+    Role,
+    User,
+    site_idle_timeout_minutes,
+    site_session_max_hours,
+)
 
 admin.site.site_header = "FusionHub administration"
 admin.site.site_title = "FusionHub admin"
@@ -40,6 +50,27 @@ class AgencyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         agencies = super().get_queryset(request)
         return agencies if request.user.is_system_admin else agencies.filter(pk=request.user.agency_id)
+
+    def get_fieldsets(self, request, obj=None):
+        rules = list(services.SIGN_IN_RULE_FIELDS)
+        others = [name for name in self.get_fields(request, obj) if name not in rules]
+        description = (
+            f"The site signs everyone out after {site_idle_timeout_minutes()} minutes without activity, asks "
+            f"for a new sign-in every {site_session_max_hours()} hours, and accepts an authenticator app's "
+            "code or a recovery code as the second factor. An agency may be stricter for its people, "
+            "never looser."
+        )
+        return [(None, {"fields": others}), ("Sign-in rules", {"fields": rules, "description": description})]
+
+    def save_model(self, request, obj, form, change):
+        # The sign-in rules go through their service, which checks who may set them and audits the
+        # change with before and after; the rest is saved (and audited) as any admin change.
+        rules = {name: form.cleaned_data[name] for name in services.SIGN_IN_RULE_FIELDS if name in form.cleaned_data}
+        for name in rules:
+            setattr(obj, name, form.initial.get(name, Agency._meta.get_field(name).get_default()))
+        super().save_model(request, obj, form, change)
+        if rules:
+            services.set_agency_sign_in_rules(agency=obj, by=request.user, **rules)
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_system_admin:

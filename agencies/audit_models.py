@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset"
     AGENCY_ACTIVATED = "agency_activated", "Agency activated"
     AGENCY_DEACTIVATED = "agency_deactivated", "Agency deactivated"
+    AGENCY_SIGN_IN_RULES_CHANGED = "agency_sign_in_rules_changed", "Agency sign-in rules changed"
     ADMIN_CHANGE = "admin_change", "Changed in the admin"
     AUDIT_SEARCH = "audit_search", "Audit trail searched"
     AUDIT_EXPORT = "audit_export", "Audit trail exported"

@@ -1,11 +1,11 @@
 """Session limits from the CJIS Security Policy: idle lock (AC-11), a new sign-in every 12 hours (IA-11),
-and no page for a session that has not passed the second factor (IA-2)."""
+each shorter where the person's agency says so, and no page for a session that has not passed the
+second factor (IA-2)."""
 
 from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import JsonResponse
@@ -19,6 +19,15 @@ LAST_SEEN_AT = "fusionhub_last_seen_at"
 TOUCH_EVERY_SECONDS = 60
 
 
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _hours(seconds: float) -> str:
+    return f"{round(seconds / 3600)}-hour"
+
+
 class SessionLimitsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -29,13 +38,18 @@ class SessionLimitsMiddleware:
             now = time.time()
             signed_in_at = request.session.get(SIGNED_IN_AT, now)
             last_seen_at = request.session.get(LAST_SEEN_AT, now)
+            # The site's limits, or the shorter ones the person's agency set (never longer).
+            agency = user.agency
+            idle_timeout, max_age = agency.idle_timeout.total_seconds(), agency.session_max_age.total_seconds()
             reason = None
-            if not user.agency.is_active:
+            if not agency.is_active:
                 reason = "Your agency's access to FusionHub has been suspended. Contact your agency admin."
-            elif now - last_seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds():
-                reason = "You were signed out after 30 minutes without activity. Sign in again to continue."
-            elif now - signed_in_at > settings.SESSION_MAX_AGE.total_seconds():
-                reason = "Your session reached its 12-hour limit. Sign in again to continue."
+            elif now - last_seen_at > idle_timeout:
+                reason = (
+                    f"You were signed out after {_minutes(idle_timeout)} without activity. Sign in again to continue."
+                )
+            elif now - signed_in_at > max_age:
+                reason = f"Your session reached its {_hours(max_age)} limit. Sign in again to continue."
             if reason:
                 logout(request)
                 messages.info(request, reason)

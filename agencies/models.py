@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group, UserManager
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.functional import cached_property
@@ -62,6 +66,35 @@ class Jurisdiction(models.Model):
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
+MIN_IDLE_TIMEOUT_MINUTES = 5
+
+
+def site_idle_timeout_minutes() -> int:
+    return int(settings.SESSION_IDLE_TIMEOUT.total_seconds() // 60)
+
+
+def site_session_max_hours() -> int:
+    return int(settings.SESSION_MAX_AGE.total_seconds() // 3600)
+
+
+def sign_in_rule_errors(*, idle_timeout_minutes: int | None, session_max_hours: int | None) -> dict[str, str]:
+    """What is wrong with an agency's sign-in rules, by field: an agency may only be stricter than the site."""
+    errors = {}
+    site_idle = site_idle_timeout_minutes()
+    if idle_timeout_minutes is not None and idle_timeout_minutes > site_idle:
+        errors["idle_timeout_minutes"] = (
+            f"At most {site_idle} minutes, the site's own limit: an agency can make sign-in stricter, never "
+            "looser. Leave it empty to use the site's limit."
+        )
+    site_hours = site_session_max_hours()
+    if session_max_hours is not None and session_max_hours > site_hours:
+        errors["session_max_hours"] = (
+            f"At most {site_hours} hours, the site's own limit: an agency can make sign-in stricter, never "
+            "looser. Leave it empty to use the site's limit."
+        )
+    return errors
+
+
 class Agency(models.Model):
     class Level(models.TextChoices):
         FEDERAL = "federal", "Federal"
@@ -113,13 +146,74 @@ class Agency(models.Model):
     is_active = models.BooleanField(
         "active", default=True, help_text="An inactive agency's people cannot sign in; their records stay."
     )
+    # Sign-in rules the agency may make stricter than the site's (CJIS AC-11, IA-11, IA-2), never looser:
+    # empty means the site's own limit, and the limits are read through `idle_timeout` and
+    # `session_max_age`, which never exceed the site's whatever is stored.
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        "idle sign-out (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_IDLE_TIMEOUT_MINUTES, "Allow at least 5 minutes without activity.")],
+        help_text="Sign the agency's people out after this many minutes without activity, sooner than the "
+        "site's limit (30 minutes). Empty: the site's limit.",
+    )
+    session_max_hours = models.PositiveSmallIntegerField(
+        "new sign-in every (hours)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, "Allow at least 1 hour between sign-ins.")],
+        help_text="Ask the agency's people to sign in again (password and code) after this many hours, sooner "
+        "than the site's limit (12 hours). Empty: the site's limit.",
+    )
+    accepts_recovery_codes = models.BooleanField(
+        "recovery codes accepted at sign-in",
+        default=True,
+        help_text="Off: only the authenticator app's code signs in (and creates API tokens); a person who "
+        "lost their phone asks an admin to reset their second factor.",
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "agencies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(idle_timeout_minutes__isnull=True)
+                | models.Q(idle_timeout_minutes__gte=MIN_IDLE_TIMEOUT_MINUTES),
+                name="agency_idle_timeout_at_least_5_minutes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_max_hours__isnull=True) | models.Q(session_max_hours__gte=1),
+                name="agency_session_max_hours_at_least_1",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.acronym})"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = sign_in_rule_errors(
+            idle_timeout_minutes=self.idle_timeout_minutes, session_max_hours=self.session_max_hours
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def idle_timeout(self) -> datetime.timedelta:
+        """How long the agency's people may stay idle before they are signed out: the site's limit or
+        the agency's shorter one."""
+        site = settings.SESSION_IDLE_TIMEOUT
+        if self.idle_timeout_minutes is None:
+            return site
+        return min(site, datetime.timedelta(minutes=self.idle_timeout_minutes))
+
+    @property
+    def session_max_age(self) -> datetime.timedelta:
+        """How long a sign-in of the agency's people lasts at most: the site's limit or the agency's shorter one."""
+        site = settings.SESSION_MAX_AGE
+        if self.session_max_hours is None:
+            return site
+        return min(site, datetime.timedelta(hours=self.session_max_hours))
 
     @property
     def is_fusion_center(self) -> bool:

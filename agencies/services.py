@@ -30,6 +30,10 @@ WRONG_CODE_MESSAGE = (
     "That code is not right. Enter the 6-digit code your authenticator app shows now, or one of your "
     "recovery codes; after 5 failed attempts the account is locked."
 )
+RECOVERY_CODE_REFUSED_MESSAGE = (
+    "Your agency accepts only the 6-digit code of your authenticator app: recovery codes do not sign in. "
+    "If you lost your phone, ask your agency admin to reset your second factor."
+)
 MISSING_CODE_MESSAGE = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
 API_NEEDS_SECOND_FACTOR_MESSAGE = (
     "API tokens are created only after a multi-factor sign-in: send the 6-digit code your authenticator "
@@ -275,9 +279,10 @@ def verify_second_factor(
     """Check the code of the person's second step of sign-in and return the device that accepted it.
 
     The code is checked against the authenticator being enrolled, or else the person's authenticator
-    (6 digits) or their recovery codes (each accepted once). A wrong code counts towards the same
-    lock-out as a wrong password; a right one ends the run of failures. Raises ValidationError with
-    code "locked", "throttled", "wrong_code" or "required".
+    (6 digits) or their recovery codes (each accepted once, unless their agency accepts the app's code
+    only). A wrong code counts towards the same lock-out as a wrong password; a right one ends the run
+    of failures. Raises ValidationError with code "locked", "throttled", "wrong_code",
+    "recovery_code_refused" or "required".
 
     A refused code is a failed sign-in in the audit trail (with the request's address, and `via` in
     its detail); the sign-in itself is recorded by the caller once the session or token is made.
@@ -291,8 +296,12 @@ def verify_second_factor(
         devices = TOTPDevice.objects.filter(pk=enrolling.pk, user=person, confirmed=False)
     elif code.isdigit():
         devices = TOTPDevice.objects.filter(user=person, confirmed=True)
-    else:
+    elif person.agency.accepts_recovery_codes:
         devices = StaticDevice.objects.filter(user=person, confirmed=True)
+    else:
+        # Refused untested, and counted: a code the agency does not accept is a failed attempt all the same.
+        devices = StaticDevice.objects.none()
+        refusal = (RECOVERY_CODE_REFUSED_MESSAGE, "recovery_code_refused")
 
     def check():
         # The row lock keeps two requests from both spending one code (a recovery code, a TOTP step).
@@ -379,6 +388,52 @@ def set_agency_active(*, agency: Agency, is_active: bool, by: User) -> Agency:
             AuthToken.objects.filter(user__agency=agency).delete()
         action = AuditAction.AGENCY_ACTIVATED if is_active else AuditAction.AGENCY_DEACTIVATED
         record_audit(action=action, person=by, item=agency)
+    return agency
+
+
+SIGN_IN_RULE_FIELDS = ("idle_timeout_minutes", "session_max_hours", "accepts_recovery_codes")
+
+
+def set_agency_sign_in_rules(
+    *,
+    agency: Agency,
+    by: User,
+    idle_timeout_minutes: int | None,
+    session_max_hours: int | None,
+    accepts_recovery_codes: bool,
+) -> Agency:
+    """Set the sign-in rules by which an agency is stricter than the site (a shorter idle sign-out, a
+    new sign-in sooner, the authenticator's code only). Only its agency admin or a system admin sets
+    them; a rule looser than the site's is refused field by field. A change is audited with before
+    and after."""
+    if not (by.is_system_admin or (by.is_agency_admin and by.agency_id == agency.pk)):
+        raise PermissionDenied("Only an admin of this agency can change its sign-in rules.")
+    rules = {
+        "idle_timeout_minutes": idle_timeout_minutes,
+        "session_max_hours": session_max_hours,
+        "accepts_recovery_codes": accepts_recovery_codes,
+    }
+    with transaction.atomic():
+        current = Agency.objects.select_for_update().get(pk=agency.pk)
+        before = {name: getattr(current, name) for name in SIGN_IN_RULE_FIELDS}
+        for name, value in rules.items():
+            setattr(current, name, value)
+            setattr(agency, name, value)
+        # The fields' own validators and Agency.clean(): never looser than the site.
+        current.full_clean(exclude=[f.name for f in Agency._meta.fields if f.name not in SIGN_IN_RULE_FIELDS])
+        if before != rules:
+            current.save(update_fields=list(SIGN_IN_RULE_FIELDS))
+            changed = [name for name in SIGN_IN_RULE_FIELDS if before[name] != rules[name]]
+            record_audit(
+                action=AuditAction.AGENCY_SIGN_IN_RULES_CHANGED,
+                person=by,
+                item=agency,
+                detail={
+                    "fields": changed,
+                    "from": {name: before[name] for name in changed},
+                    "to": {name: rules[name] for name in changed},
+                },
+            )
     return agency
 
 
