@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import enrolment, services
 from .models import (
     AccountLockout,
     Agency,
@@ -23,6 +28,8 @@ from .models import (
     site_idle_timeout_minutes,
     site_session_max_hours,
 )
+
+logger = logging.getLogger(__name__)
 
 admin.site.site_header = "FusionHub administration"
 admin.site.site_title = "FusionHub admin"
@@ -146,7 +153,7 @@ class PersonAdmin(UserAdmin):
         ("Agency and roles", {"fields": ["agency", "is_law_enforcement"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
-    actions = ["unlock_accounts", "reset_second_factors"]
+    actions = ["unlock_accounts", "reset_second_factors", "issue_enrolment_codes", "email_enrolment_codes"]
 
     def get_queryset(self, request):
         people = super().get_queryset(request)
@@ -210,9 +217,63 @@ class PersonAdmin(UserAdmin):
                 reset += 1
         self.message_user(
             request,
-            f"Second factor reset for {reset} people: each sets up an authenticator app again at their next sign-in.",
+            f"Second factor reset for {reset} people. To set up an authenticator app again each needs an "
+            "enrolment code: issue one with the action on people.",
             messages.SUCCESS,
         )
+
+    @admin.action(description="Issue an enrolment code to the selected people (shown to you once)")
+    def issue_enrolment_codes(self, request, queryset):
+        """The codes on a page of their own, shown once, for the admin to give each person in person or
+        by phone; nothing keeps them in clear."""
+        issued = []
+        for person in queryset.select_related("agency"):
+            try:
+                invitation, code = enrolment.issue_enrolment_invitation(person=person, by=request.user, request=request)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, f"{person.username}: {_reason(error)}", messages.ERROR)
+            else:
+                issued.append({"person": person, "code": code, "expires_at": invitation.expires_at})
+        if not issued:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enrolment codes",
+            "opts": self.model._meta,
+            "issued": issued,
+        }
+        # The admin's pages are never cached (no-store), this one included.
+        return TemplateResponse(request, "admin/agencies/user/enrolment_codes.html", context)
+
+    @admin.action(description="Email an enrolment code to the selected people")
+    def email_enrolment_codes(self, request, queryset):
+        sent = 0
+        for person in queryset.select_related("agency"):
+            try:
+                enrolment.email_enrolment_invitation(person=person, by=request.user, request=request)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, f"{person.username}: {_reason(error)}", messages.ERROR)
+            except (smtplib.SMTPException, OSError):
+                logger.warning("Enrolment code email to %s not sent", person.username, exc_info=True)
+                self.message_user(
+                    request,
+                    f"{person.username}: the mail server did not take the email, so no code was issued. Try "
+                    "again later, or issue a code to give them yourself.",
+                    messages.ERROR,
+                )
+            else:
+                sent += 1
+        if sent:
+            self.message_user(
+                request,
+                f"Enrolment code emailed to {sent} people; each code works once, within "
+                f"{int(settings.ENROLMENT_CODE_TTL.total_seconds() // 3600)} hours.",
+                messages.SUCCESS,
+            )
+
+
+def _reason(error: PermissionDenied | ValidationError) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 @admin.register(AccountLockout)

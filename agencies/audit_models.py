@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     ROLES_CHANGED = "roles_changed", "Roles changed"
     ACCOUNT_UNLOCKED = "account_unlocked", "Account unlocked"
     SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset"
+    ENROLMENT_CODE_ISSUED = "enrolment_code_issued", "Enrolment code issued"
     AGENCY_ACTIVATED = "agency_activated", "Agency activated"
     AGENCY_DEACTIVATED = "agency_deactivated", "Agency deactivated"
     AGENCY_SIGN_IN_RULES_CHANGED = "agency_sign_in_rules_changed", "Agency sign-in rules changed"

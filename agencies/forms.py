@@ -47,6 +47,18 @@ class SignInForm(AuthenticationForm):
         user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)
 
 
+class EnrolmentCodeForm(forms.Form):
+    """Before the first enrolment: the one-time code an admin issued."""
+
+    enrolment_code = forms.CharField(
+        max_length=32,
+        strip=True,
+        label="Enrolment code",
+        help_text="12 letters and digits, such as ABCD-EFGH-JKLM.",
+        error_messages={"required": "Enter the enrolment code your admin gave you."},
+    )
+
+
 class SecondFactorForm(forms.Form):
     """The second step of sign-in: the authenticator's code or a recovery code."""
 

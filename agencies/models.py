@@ -323,6 +323,26 @@ class AccountLockout(models.Model):
         return self.locked_at is not None
 
 
+class EnrolmentInvitation(models.Model):
+    """An admin's leave for a person to set up their second factor: a one-time enrolment code, stored
+    only hashed, that the first-sign-in enrolment page asks for, so that a password alone never enrols
+    an authenticator. It works once, until it expires; a new one replaces any still open."""
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_invitations")
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["person", "-issued_at"], name="enrolment_invitation_person")]
+
+    def __str__(self) -> str:
+        return f"Enrolment code for {self.person_id}"
+
+
 def role_group(role: Role) -> Group:
     return Group.objects.get(name=role.label)
 
@@ -336,6 +356,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "EnrolmentInvitation",
     "Jurisdiction",
     "Role",
     "User",

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from .audit import record_audit
 from .audit_models import AuditAction, AuditOutcome
-from .models import AccountLockout, Agency, Role, User, role_group
+from .models import AccountLockout, Agency, EnrolmentInvitation, Role, User, role_group
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,9 +39,12 @@ API_NEEDS_SECOND_FACTOR_MESSAGE = (
     "API tokens are created only after a multi-factor sign-in: send the 6-digit code your authenticator "
     'app shows now (or a recovery code) as "code" with your username and password.'
 )
+INVITATION_SPENT_MESSAGE = (
+    "Your enrolment code has been used or has expired. Ask your agency admin for a new one, then sign in again."
+)
 NOT_ENROLLED_MESSAGE = (
-    "You have no second factor yet. Sign in to FusionHub in a browser once to set up your authenticator app, "
-    "then create API tokens."
+    "You have no second factor yet. Ask your agency admin for an enrolment code, sign in to FusionHub in a "
+    "browser once to set up your authenticator app with it, then create API tokens."
 )
 
 
@@ -322,10 +325,20 @@ def verify_second_factor(
     )
 
 
-def enrol_second_factor(*, person: User, device: TOTPDevice) -> list[str]:
-    """Make the verified authenticator the person's second factor and issue their recovery codes
-    (shown once; each works once). Earlier recovery codes and unfinished enrolments are dropped."""
+def enrol_second_factor(*, person: User, device: TOTPDevice, invitation: EnrolmentInvitation) -> list[str]:
+    """Make the verified authenticator the person's second factor, spending the admin's enrolment
+    invitation, and issue their recovery codes (shown once; each works once). Earlier recovery codes
+    and unfinished enrolments are dropped. Refused (ValidationError, code "invitation_spent") when the
+    invitation is not the person's, was used, or has expired: an authenticator is enrolled only with
+    an admin's leave, never with a password alone."""
     with transaction.atomic():
+        now = timezone.now()
+        # One conditional UPDATE: of two enrolments racing with one invitation, only one spends it.
+        spent = EnrolmentInvitation.objects.filter(
+            pk=invitation.pk, person=person, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if not spent:
+            raise ValidationError(INVITATION_SPENT_MESSAGE, code="invitation_spent")
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=person, confirmed=False).delete()
@@ -339,8 +352,9 @@ def enrol_second_factor(*, person: User, device: TOTPDevice) -> list[str]:
 
 def reset_second_factor(*, person: User, by: User) -> None:
     """Remove the person's authenticator and recovery codes (a lost phone, say): they enrol a new one
-    at their next sign-in, and a session of theirs open now must pass that step again."""
-    _check_may_manage(admin=by, person=person)
+    with an enrolment code an admin issues them, and a session of theirs open now must pass that step
+    again."""
+    check_may_manage(admin=by, person=person)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=person).delete()
         StaticDevice.objects.filter(user=person).delete()
@@ -348,7 +362,7 @@ def reset_second_factor(*, person: User, by: User) -> None:
         logger.warning("Second factor of %s reset by %s", person.username, by.username)
 
 
-def _check_may_manage(*, admin: User, person: User) -> None:
+def check_may_manage(*, admin: User, person: User) -> None:
     if admin.is_system_admin:
         return
     if admin.is_agency_admin and admin.agency_id == person.agency_id:
@@ -358,7 +372,7 @@ def _check_may_manage(*, admin: User, person: User) -> None:
 
 def unlock_account(*, person: User, by: User) -> None:
     """Release a locked account and clear its failures."""
-    _check_may_manage(admin=by, person=person)
+    check_may_manage(admin=by, person=person)
     with transaction.atomic():
         AccountLockout.objects.filter(username=normalize_username(person.username)).delete()
         record_audit(action=AuditAction.ACCOUNT_UNLOCKED, person=by, item=person)
@@ -439,7 +453,7 @@ def set_agency_sign_in_rules(
 
 def set_roles(*, person: User, roles: set[Role], by: User) -> User:
     """Give a person exactly these roles. Only a system admin grants system-admin rights."""
-    _check_may_manage(admin=by, person=person)
+    check_may_manage(admin=by, person=person)
     current = set(person.roles)
     if (Role.SYSTEM_ADMIN in roles) != (Role.SYSTEM_ADMIN in current) and not by.is_system_admin:
         raise ValidationError({"roles": "Only a system admin can grant or remove system-admin rights."})
@@ -515,7 +529,7 @@ def update_person(
     *, person: User, by: User, roles: set[Role] | None = None, password: str | None = None, **fields
 ) -> User:
     """Change a person's details, status or roles, within the admin's rights."""
-    _check_may_manage(admin=by, person=person)
+    check_may_manage(admin=by, person=person)
     unknown = set(fields) - PERSON_FIELDS
     if unknown:
         raise ValidationError({field: "This field cannot be changed here." for field in unknown})

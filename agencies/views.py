@@ -23,11 +23,11 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from knox.models import AuthToken
 
-from . import services
+from . import enrolment, services
 from .audit import record_audit
 from .audit_models import AuditAction
 from .backends import client_address
-from .forms import SecondFactorForm, SignInForm
+from .forms import EnrolmentCodeForm, SecondFactorForm, SignInForm
 from .models import User
 
 NEW_RECOVERY_CODES = "new_recovery_codes"
@@ -105,14 +105,24 @@ def verify_second_factor(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/verify.html", {"form": form, "next": next_url})
 
 
+ENROLMENT_INVITATION = "fusionhub_enrolment_invitation"
+
+
 @login_required
 def enrol_second_factor(request: HttpRequest) -> HttpResponse:
-    """The first sign-in: set up an authenticator app from a QR code, confirmed with its first code."""
+    """The first sign-in: with the enrolment code an admin issued, set up an authenticator app from a QR
+    code, confirmed with its first code. Without an enrolment code the page says whom to ask."""
     next_url = _next_url(request)
     if request.user.is_verified():
         return redirect(next_url)
     if services.has_second_factor(person=request.user):
         return redirect(_with_next("sign-in-verify", next_url))
+    invitation_id = request.session.get(ENROLMENT_INVITATION)
+    invitation = (
+        enrolment.open_invitations(person=request.user).filter(pk=invitation_id).first() if invitation_id else None
+    )
+    if invitation is None:
+        return _ask_for_enrolment_code(request, next_url, spent=invitation_id is not None)
     device = services.start_enrolment(person=request.user)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -124,12 +134,15 @@ def enrol_second_factor(request: HttpRequest) -> HttpResponse:
                 enrolling=device,
                 request=request,
             )
+            codes = services.enrol_second_factor(person=request.user, device=accepted, invitation=invitation)
         except ValidationError as error:
             if error.code in SIGN_OUT_REASONS:
                 return _signed_out(request, error.message)
+            if error.code == "invitation_spent":
+                return _ask_for_enrolment_code(request, next_url, spent=True)
             form.add_error("code", error)
         else:
-            codes = services.enrol_second_factor(person=request.user, device=accepted)
+            request.session.pop(ENROLMENT_INVITATION, None)
             otp_login(request, accepted)
             _record_sign_in(request, accepted, enrolled=True)
             request.session[NEW_RECOVERY_CODES] = codes
@@ -143,6 +156,38 @@ def enrol_second_factor(request: HttpRequest) -> HttpResponse:
         "secret_groups": [secret[start : start + 4] for start in range(0, len(secret), 4)],
     }
     return render(request, "registration/enrol.html", context)
+
+
+def _ask_for_enrolment_code(request: HttpRequest, next_url: str, *, spent: bool) -> HttpResponse:
+    """Before the QR code: the enrolment code an admin issued. A right one opens the QR code (for this
+    session); a wrong one counts towards the lock-out as a wrong password does."""
+    if spent:
+        request.session.pop(ENROLMENT_INVITATION, None)
+        messages.error(request, services.INVITATION_SPENT_MESSAGE)
+    submitted = request.method == "POST" and "enrolment_code" in request.POST
+    form = EnrolmentCodeForm(request.POST if submitted else None)
+    if submitted and form.is_valid():
+        try:
+            invitation = enrolment.accept_enrolment_code(
+                person=request.user,
+                code=form.cleaned_data["enrolment_code"],
+                address=client_address(request),
+                request=request,
+            )
+        except ValidationError as error:
+            if error.code in SIGN_OUT_REASONS:
+                return _signed_out(request, error.message)
+            form.add_error("enrolment_code", error)
+        else:
+            request.session[ENROLMENT_INVITATION] = invitation.pk
+            return redirect(_with_next("sign-in-enrol", next_url))
+    context = {
+        "form": form,
+        "next": next_url,
+        "admins": enrolment.admins_to_ask(person=request.user),
+        "valid_hours": int(settings.ENROLMENT_CODE_TTL.total_seconds() // 3600),
+    }
+    return render(request, "registration/enrolment_code.html", context)
 
 
 @login_required

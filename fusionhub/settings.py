@@ -177,6 +177,14 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_TOTP_SYNC = False
 OTP_STATIC_THROTTLE_FACTOR = 0
 RECOVERY_CODE_COUNT = 10
+# A person sets up their authenticator only with an enrolment code an admin issued them (a password
+# alone enrols nothing); the code works once, within this many hours.
+ENROLMENT_CODE_VALID_HOURS = env.int("ENROLMENT_CODE_VALID_HOURS", default=72)
+if ENROLMENT_CODE_VALID_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"ENROLMENT_CODE_VALID_HOURS must be a number of hours, at least 1, not {ENROLMENT_CODE_VALID_HOURS}."
+    )
+ENROLMENT_CODE_TTL = timedelta(hours=ENROLMENT_CODE_VALID_HOURS)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())

@@ -9,6 +9,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies.demo import authenticator_code
+from agencies.enrolment import issue_enrolment_invitation
 
 
 def authenticator(person) -> TOTPDevice:
@@ -63,6 +64,12 @@ class VerifiedAsyncClient(AsyncClient):
         await sync_to_async(_mark_verified)(session, user)
         await session.asave()
         _keep(self, session)
+
+
+def enrolment_invitation(person):
+    """An open enrolment invitation for the person and its code, as an admin issues them (here the
+    operator's way, `manage.py enrolment_code`)."""
+    return issue_enrolment_invitation(person=person, by=None)
 
 
 def demo_code(username: str) -> str:

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from agencies import services
 from agencies.audit import ItemRef, archive_old_entries, record_audit
 from agencies.models import ArchivedAuditEntry, AuditAction, AuditEntry, AuditOutcome, Role
-from tests.second_factor import authenticator, current_code
+from tests.second_factor import authenticator, current_code, enrolment_invitation
 
 ADDRESS = "203.0.113.7"
 
@@ -234,8 +234,10 @@ def test_a_wrong_code_is_a_failed_sign_in_and_a_recovery_code_a_sign_in(client, 
 
 
 def test_a_first_sign_in_is_recorded_when_the_new_authenticator_is_confirmed(client, analyst, password):
+    _invitation, enrolment_code = enrolment_invitation(analyst)
     response = client.post("/sign-in/", {"username": "analyst", "password": password})
     assert response.url.startswith("/sign-in/enrol/")
+    client.post(response.url, {"enrolment_code": enrolment_code})
     client.get(response.url)
     device = TOTPDevice.objects.get(user=analyst, confirmed=False)
     client.post(response.url, {"code": current_code(device)})

@@ -19,7 +19,7 @@ from agencies.api import AccountRateThrottle
 from agencies.demo import authenticator_code
 from agencies.middleware import LAST_SEEN_AT
 from tests.factories import PASSWORD
-from tests.second_factor import VerifiedClient, authenticator, current_code
+from tests.second_factor import VerifiedClient, authenticator, current_code, enrolment_invitation
 
 LOCKED_WORDS = "This account is locked after too many failed sign-in attempts"
 WRONG_CODE_WORDS = "That code is not right"
@@ -33,8 +33,9 @@ def password_step(client, person, next_url: str = ""):
 
 
 def enrolled_with_recovery_codes(person) -> list[str]:
+    invitation, _code = enrolment_invitation(person)
     device = services.start_enrolment(person=person)
-    return services.enrol_second_factor(person=person, device=device)
+    return services.enrol_second_factor(person=person, device=device, invitation=invitation)
 
 
 # --- the code step -----------------------------------------------------------------------------------
@@ -188,10 +189,14 @@ def test_a_recovery_code_signs_in_once(client, analyst):
 
 
 def test_a_person_without_a_second_factor_enrols_after_the_password(client, analyst):
+    _invitation, enrolment_code = enrolment_invitation(analyst)
     response = password_step(client, analyst)
     assert response.url == "/sign-in/enrol/?next=%2F"
     assert client.get("/sign-in/verify/").url.startswith("/sign-in/enrol/")
+    assert "Enter your enrolment code" in client.get(response.url).content.decode()
 
+    opened = client.post(response.url, {"enrolment_code": enrolment_code.lower()})
+    assert opened.url == "/sign-in/enrol/?next=%2F"
     page = client.get(response.url).content.decode()
 
     assert "Set up your authenticator app" in page
@@ -208,7 +213,9 @@ def test_a_person_without_a_second_factor_enrols_after_the_password(client, anal
 
 
 def test_enrolment_is_confirmed_with_the_first_code_and_shows_recovery_codes_once(client, analyst):
+    invitation, enrolment_code = enrolment_invitation(analyst)
     password_step(client, analyst, next_url="/profile/")
+    client.post("/sign-in/enrol/?next=/profile/", {"enrolment_code": enrolment_code})
     client.get("/sign-in/enrol/")
     device = TOTPDevice.objects.get(user=analyst)
 
@@ -229,6 +236,8 @@ def test_enrolment_is_confirmed_with_the_first_code_and_shows_recovery_codes_onc
         code.replace("-", "") for code in shown
     }
     assert client.get("/profile/").status_code == 200
+    invitation.refresh_from_db()
+    assert invitation.used_at is not None  # the enrolment code is spent
 
 
 def test_an_enrolled_person_cannot_enrol_another_authenticator(client, analyst):
@@ -299,6 +308,33 @@ def test_token_without_a_code_is_refused_with_the_reason(client, coordinator):
     assert response.status_code == 403
     message = response.json()["errors"]["code"][0]
     assert "only after a multi-factor sign-in" in message
+    assert not AuthToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"code": ""}, {"code": "   "}, {"code": None}, {"code": "-"}, {"code": []}],
+    ids=["no code", "empty", "blank", "null", "separators only", "a list"],
+)
+def test_a_token_is_never_had_with_the_password_alone(client, coordinator, extra):
+    authenticator(coordinator)
+
+    response = ask_for_token(client, coordinator, **extra)
+
+    assert response.status_code == 403
+    assert "only after a multi-factor sign-in" in response.json()["errors"]["code"][0]
+    assert not AuthToken.objects.exists()
+
+
+def test_a_session_past_the_password_alone_gets_no_token(client, coordinator):
+    authenticator(coordinator)
+    password_step(client, coordinator)
+
+    from_profile = client.post("/profile/tokens/")
+    from_api = client.post("/api/v1/auth/token/", {"username": "coordinator"}, content_type="application/json")
+
+    assert from_profile.url.startswith("/sign-in/verify/")
+    assert from_api.status_code == 403
     assert not AuthToken.objects.exists()
 
 

@@ -7,7 +7,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from agencies import services
+from agencies import enrolment, services
 from agencies.demo import DEMO_PASSWORD, authenticator_code
 from tests.second_factor import demo_code
 
@@ -110,6 +110,18 @@ def test_after_a_reset_the_person_enrols_a_new_authenticator(page, visit, check_
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+    check_page()
+
+    # The password alone enrols nothing: the page asks for an admin's enrolment code, and says whom to ask.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your enrolment code")
+    expect(page.get_by_test_id("whom-to-ask")).to_contain_text("Wake County Emergency Operations Center (Sam Patel)")
+    expect(page.get_by_role("img", name="QR code that adds FusionHub to your authenticator app")).to_have_count(0)
+    _invitation, enrolment_code = enrolment.issue_enrolment_invitation(
+        person=people["coordinator"], by=people["wake.admin"]
+    )
+    page.get_by_label("Enrolment code").fill(enrolment_code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
     check_page()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
