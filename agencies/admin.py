@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import enrolment, services
+from . import services
 from .models import (
     AccountLockout,
     Agency,
@@ -28,6 +28,7 @@ from .models import (
     site_idle_timeout_minutes,
     site_session_max_hours,
 )
+from .services import enrolment
 
 logger = logging.getLogger(__name__)
 

@@ -23,12 +23,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from knox.models import AuthToken
 
-from . import enrolment, services
+from . import services
 from .audit import record_audit
 from .audit_models import AuditAction
 from .backends import client_address
 from .forms import EnrolmentCodeForm, SecondFactorForm, SignInForm
 from .models import User
+from .services import enrolment
 
 NEW_RECOVERY_CODES = "new_recovery_codes"
 

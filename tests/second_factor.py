@@ -9,7 +9,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies.demo import authenticator_code
-from agencies.enrolment import issue_enrolment_invitation
+from agencies.services.enrolment import issue_enrolment_invitation
 
 
 def authenticator(person) -> TOTPDevice:

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from agencies import enrolment, services
+from agencies import services
 from agencies.demo import authenticator_code
 from agencies.models import AccountLockout, AuditAction, AuditEntry, EnrolmentInvitation
+from agencies.services import enrolment
 from tests.factories import PASSWORD
 from tests.second_factor import authenticator, enrolment_invitation
 from tests.worker import spare_port

@@ -4,7 +4,9 @@ The lock-out under parallel attempts: test_parallel_attempts."""
 import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from agencies import services
 from agencies.middleware import LAST_SEEN_AT, SIGNED_IN_AT
@@ -75,7 +77,7 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(client, anal
     for _ in range(4):
         post_sign_in(client, "analyst", "wrong")
     AccountLockout.objects.filter(username="analyst").update(
-        first_failure_at=services.timezone.now() - services.settings.SIGN_IN_FAILURE_WINDOW
+        first_failure_at=timezone.now() - settings.SIGN_IN_FAILURE_WINDOW
     )
     post_sign_in(client, "analyst", "wrong")
     assert not services.is_account_locked(username="analyst")

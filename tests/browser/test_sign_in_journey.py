@@ -7,8 +7,9 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from agencies import enrolment, services
+from agencies import services
 from agencies.demo import DEMO_PASSWORD, authenticator_code
+from agencies.services import enrolment
 from tests.second_factor import demo_code
 
 pytestmark = pytest.mark.browser

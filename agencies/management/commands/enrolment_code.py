@@ -4,8 +4,8 @@ their second factor, with no admin yet to issue it."""
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies import enrolment
 from agencies.models import User
+from agencies.services import enrolment
 
 
 class Command(BaseCommand):

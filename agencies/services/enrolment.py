@@ -14,10 +14,11 @@ from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import services
-from .audit import record_audit
-from .audit_models import AuditAction
-from .models import EnrolmentInvitation, Role, User
+from ..audit import record_audit
+from ..audit_models import AuditAction
+from ..models import EnrolmentInvitation, Role, User
+from .people import check_may_manage
+from .sign_in import checked_attempt, has_second_factor, refuse_if_locked_out
 
 # No 0/O or 1/I: the code may be read out over the phone.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -56,12 +57,12 @@ def issue_enrolment_invitation(
     ENROLMENT_CODE_VALID_HOURS. Issued by an admin of the person's agency or a system admin (never
     for themselves), or with `by=None` by the operator's `manage.py enrolment_code`. Audited."""
     if by is not None:
-        services.check_may_manage(admin=by, person=person)
+        check_may_manage(admin=by, person=person)
         if by.pk == person.pk:
             raise PermissionDenied("You cannot issue an enrolment code to yourself: ask another admin.")
     if not person.is_active or not person.agency.is_active:
         raise ValidationError(f"{person.username} cannot sign in (the person or their agency is inactive).")
-    if services.has_second_factor(person=person):
+    if has_second_factor(person=person):
         raise ValidationError(
             f"{person.username} already has a second factor. Reset it first if they need to set up a new one."
         )
@@ -127,14 +128,14 @@ def accept_enrolment_code(*, person: User, code: str, address: str | None, reque
     towards the lock-out, as a wrong password does; a right one does not end the run of failures (the
     sign-in is complete only once the new authenticator's code is confirmed). Raises ValidationError
     with code "wrong_enrolment_code", "locked", "throttled" or "required"."""
-    services.refuse_if_locked_out(person=person, address=address, request=request, step="enrolment code")
+    refuse_if_locked_out(person=person, address=address, request=request, step="enrolment code")
     if not normalize_enrolment_code(code):
         raise ValidationError(MISSING_ENROLMENT_CODE_MESSAGE, code="required")
 
     def check() -> EnrolmentInvitation | None:
         return open_invitations(person=person).filter(code_hash=_hash(code)).first()
 
-    return services.checked_attempt(
+    return checked_attempt(
         person=person,
         address=address,
         check=check,
