@@ -1,10 +1,16 @@
 """Fan-out: turning a dispatch into one delivery per recipient and channel.
 
-Recipients come from the visibility policy (`agencies.visibility.recipients_of`) as one query and
-are inserted in batches of people by `INSERT … SELECT … ON CONFLICT DO NOTHING`: the database
-streams them, nothing is loaded into memory, and the unique constraints make a repeated or
-concurrent fan-out insert nothing twice. A session advisory lock keeps two workers off one
-dispatch; a worker that dies releases it with its connection, and the sweep starts again.
+Recipients come from the visibility policy (`agencies.visibility.recipients_of`) as one query, and
+every delivery of the dispatch is written by one `INSERT … SELECT … ON CONFLICT DO NOTHING` in one
+transaction: the database streams the rows (an inbox delivery for each person and an email delivery
+for each who wants email at once), nothing is loaded into memory, and a fan-out costs about what a
+COPY of its rows costs. The transaction also marks the dispatch fanned out, so a fan-out is recorded
+whole or not at all; the unique constraints make a repeated or concurrent one insert nothing twice.
+A session advisory lock keeps two workers off one dispatch; a worker that dies releases it with its
+connection (its transaction rolls back), and the sweep starts again.
+
+The email deliveries are written already leased to the sending queue and queued by id after commit;
+should the worker die in between, the sweep queues them once the lease runs out.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -25,11 +32,10 @@ from agencies.visibility import recipients_of
 from .models import Delivery, Dispatch, NotificationPreference, WebhookEndpoint
 from .registry import load_item
 from .selectors import forget_unread_counts
-from .sending import queue_sending
+from .sending import QUEUED_LEASE, queue_deliveries, queue_sending
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
 # Keeps our advisory locks apart from any other application's on the same database.
 LOCK_NAMESPACE = 7351
 
@@ -91,21 +97,35 @@ def _wants_email_now() -> Q:
     )
 
 
-def _insert_deliveries(dispatch: Dispatch, people: models.QuerySet, channel: str, state: str) -> int:
-    """INSERT … SELECT the people's deliveries on one channel; returns how many rows were new."""
-    select_sql, params = people.values("pk", "full_access").query.sql_with_params()
+def _insert_deliveries(dispatch: Dispatch, people: models.QuerySet) -> list[int]:
+    """INSERT … SELECT every person's deliveries in one statement: the inbox (recorded as sent: the
+    inbox is the delivery) and, for those who want email at once, an email delivery waiting for the
+    sending queue, leased to it. Returns the ids of the new email deliveries."""
+    people = people.order_by().annotate(
+        wants_email=models.ExpressionWrapper(_wants_email_now(), output_field=models.BooleanField())
+    )
+    select_sql, params = people.values("pk", "full_access", "wants_email").query.sql_with_params()
     table = Delivery._meta.db_table
-    sent_at = "now()" if state == Delivery.State.SENT else "NULL"
+    inbox, email = Delivery.Channel.INBOX, Delivery.Channel.EMAIL
     sql = f"""
-        INSERT INTO {table} (dispatch_id, channel, recipient_id, endpoint_id, is_full_text, state, created_at,
-                             sent_at, attempts, last_error)
-        SELECT %s, %s, people.id, NULL, people.full_access, %s, now(), {sent_at}, 0, ''
-        FROM ({select_sql}) AS people (id, full_access)
-        ON CONFLICT DO NOTHING
+        WITH inserted AS (
+            INSERT INTO {table} (dispatch_id, channel, recipient_id, endpoint_id, is_full_text, state, created_at,
+                                 sent_at, next_attempt_at, attempts, last_error)
+            SELECT %s, channel.name, people.id, NULL, people.full_access, channel.state, now(),
+                   CASE WHEN channel.name = %s THEN now() END, CASE WHEN channel.name = %s THEN now() + %s END, 0, ''
+            FROM ({select_sql}) AS people (id, full_access, wants_email)
+            CROSS JOIN (VALUES (%s, %s), (%s, %s)) AS channel (name, state)
+            WHERE channel.name = %s OR people.wants_email
+            ON CONFLICT DO NOTHING
+            RETURNING id, channel
+        )
+        SELECT id FROM inserted WHERE channel = %s ORDER BY id
     """  # nosec B608 # noqa: S608 - the table and the inner query are ours; every value is a parameter
+    arguments = [dispatch.pk, inbox, email, QUEUED_LEASE, *params,
+                 inbox, Delivery.State.SENT, email, Delivery.State.PENDING, inbox, email]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [dispatch.pk, channel, state, *params])
-        return cursor.rowcount
+        cursor.execute(sql, arguments)
+        return [row[0] for row in cursor.fetchall()]
 
 
 @contextmanager
@@ -159,21 +179,17 @@ def fan_out(*, dispatch_id: int) -> bool:
         dispatch = Dispatch.objects.select_related("created_by").get(pk=dispatch_id)
         item = load_item(dispatch.item_type, dispatch.item_id)
         people = recipients_for(dispatch, item)
-        total = people.count()
+        # Shown while the fan-out runs ("0 of 10,000"): the page tells how many it will reach.
+        total = people.order_by().count()
         Dispatch.objects.filter(pk=dispatch_id).update(recipients_total=total)
-        last_id = User.objects.aggregate(top=models.Max("pk"))["top"] or 0
-        for low in range(0, last_id, BATCH_SIZE):
-            batch = people.filter(pk__gt=low, pk__lte=low + BATCH_SIZE)
-            with transaction.atomic():
-                _insert_deliveries(dispatch, batch, Delivery.Channel.INBOX, Delivery.State.SENT)
-                _insert_deliveries(dispatch, batch.filter(_wants_email_now()), Delivery.Channel.EMAIL,
-                                   Delivery.State.PENDING)  # fmt: skip
-                done = Delivery.objects.filter(dispatch=dispatch, channel=Delivery.Channel.INBOX).count()
-                Dispatch.objects.filter(pk=dispatch_id).update(recipients_done=done)
-        endpoints = _endpoints_for(dispatch, item)
-        Delivery.objects.bulk_create(endpoints, ignore_conflicts=True)
         with transaction.atomic():
-            Dispatch.objects.filter(pk=dispatch_id).update(state=Dispatch.State.FANNED_OUT, finished_at=timezone.now())
+            email_ids = _insert_deliveries(dispatch, people)
+            done = Delivery.objects.filter(dispatch=dispatch, channel=Delivery.Channel.INBOX).count()
+            endpoints = _endpoints_for(dispatch, item)
+            Delivery.objects.bulk_create(endpoints, ignore_conflicts=True)
+            Dispatch.objects.filter(pk=dispatch_id).update(
+                state=Dispatch.State.FANNED_OUT, finished_at=timezone.now(), recipients_total=done, recipients_done=done
+            )
             # One entry per dispatch (the deliveries are the per-recipient record).
             record_audit(
                 action=AuditAction.DISSEMINATE,
@@ -183,12 +199,13 @@ def fan_out(*, dispatch_id: int) -> bool:
                 detail={
                     "dispatch": dispatch.pk,
                     "dispatch_action": dispatch.action,
-                    "recipients": total,
+                    "recipients": done,
                     "webhook_endpoints": len(endpoints),
                     "reason": dispatch.reason[:500],
                 },
             )
     forget_unread_counts()
     # The inboxes have it now; email and webhooks go through the sending queue, at their own pace.
+    transaction.on_commit(partial(queue_deliveries, email_ids, []))
     queue_sending(dispatch_id=dispatch_id)
     return True

@@ -87,13 +87,19 @@ class Delivery(models.Model):
         READ = "read", "Read"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
 
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries")
+    # No index of their own: the constraints and indexes below lead with them (see Meta).
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        db_index=False,
     )
     endpoint = models.ForeignKey(
-        "WebhookEndpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+        "WebhookEndpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries", db_index=False
     )
     is_full_text = models.BooleanField(default=True, help_text="False: the recipient gets the tearline only.")
     state = models.CharField(max_length=15, choices=State.choices, default=State.PENDING)
@@ -115,11 +121,14 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "deliveries"
+        # A fan-out writes one row per person and channel, and pays for every index on each: these are
+        # the few the reads need. Person rows (inbox, email) enter three; only pending email and
+        # webhook deliveries enter the sending queue's index, and only webhook rows the endpoints'.
         constraints = [
+            # Also the index of a dispatch's deliveries (its record, its sending). Webhook rows (no
+            # recipient) never collide here: NULLs are distinct.
             models.UniqueConstraint(
-                fields=["dispatch", "recipient", "channel"],
-                condition=models.Q(recipient__isnull=False),
-                name="delivery_once_per_person_and_channel",
+                fields=["dispatch", "recipient", "channel"], name="delivery_once_per_person_and_channel"
             ),
             models.UniqueConstraint(
                 fields=["dispatch", "endpoint"],
@@ -133,8 +142,13 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
+            # A person's inbox; also a person's deliveries of any channel.
             models.Index(fields=["recipient", "channel", "-created_at"], name="delivery_inbox"),
-            models.Index(fields=["state", "channel", "next_attempt_at"], name="delivery_to_send"),
+            # What the sending queue and its sweep look for: pending deliveries, by when they are due.
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(state="pending"), name="delivery_to_send_pending"
+            ),
+            models.Index(fields=["endpoint"], condition=models.Q(endpoint__isnull=False), name="delivery_endpoint"),
         ]
 
     def __str__(self) -> str:

@@ -67,6 +67,13 @@ def queue_sending(*, dispatch_id: int) -> int:
     return _lease_and_queue(Delivery.objects.filter(dispatch_id=dispatch_id, next_attempt_at__isnull=True))
 
 
+def resume_sending(*, dispatch_id: int) -> int:
+    """Queue again the email and webhook deliveries of a dispatch that were never attempted: its
+    fan-out's worker died after recording them, perhaps before queueing them. Some may be queued
+    already; sending them twice is prevented by their row lock and state."""
+    return _lease_and_queue(Delivery.objects.filter(dispatch_id=dispatch_id, attempts=0))
+
+
 def queue_due_deliveries(*, grace: timedelta = GRACE_PERIOD) -> int:
     """Queue the pending deliveries whose next attempt is due, and those that nothing queued within
     the grace period; run by the sweep every minute."""

@@ -55,11 +55,17 @@ def sweep_events() -> int:
     return len(ids)
 
 
-@shared_task(name="dissemination.fan_out_dispatch", acks_late=True, ignore_result=True)
-def fan_out_dispatch(dispatch_id: int) -> bool:
+@shared_task(name="dissemination.fan_out_dispatch", bind=True, acks_late=True, ignore_result=True)
+def fan_out_dispatch(self: Task, dispatch_id: int) -> bool:
     from .fanout import fan_out
 
-    return fan_out(dispatch_id=dispatch_id)
+    if fan_out(dispatch_id=dispatch_id):
+        return True
+    if (self.request.delivery_info or {}).get("redelivered"):
+        # An earlier run of this task died (its message came back): perhaps after the fan-out was
+        # recorded and before its email was queued, which would otherwise wait for the sweep.
+        sending.resume_sending(dispatch_id=dispatch_id)
+    return False
 
 
 @shared_task(name="dissemination.sweep_dispatches", ignore_result=True)

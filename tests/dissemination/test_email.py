@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from agencies.markings import TLP
 from agencies.models import Role
-from dissemination import sending
+from dissemination import sending, tasks
 from dissemination.fanout import fan_out
 from dissemination.models import AgencyChannels, Delivery, Dispatch, NotificationPreference
 from sharing.services import products as product_services
@@ -228,6 +228,37 @@ def test_fan_out_queues_the_sending_on_the_sending_queue_after_commit(
     emails = Delivery.objects.filter(dispatch=dispatch, channel="email")
     assert queued == [("dissemination.send_email_batch", [sorted(emails.values_list("pk", flat=True))])]
     assert all(delivery.next_attempt_at > timezone.now() for delivery in emails)
+
+
+def run_fan_out_task(dispatch, *, redelivered: bool):
+    """The fan-out task as a worker runs it, its message delivered anew or for the first time."""
+    tasks.fan_out_dispatch.push_request(delivery_info={"redelivered": redelivered})
+    try:
+        return tasks.fan_out_dispatch(dispatch.pk)
+    finally:
+        tasks.fan_out_dispatch.pop_request()
+
+
+def test_a_fan_out_task_redelivered_after_its_worker_died_queues_the_email_it_left_behind(
+    analyst, county_eoc, reader, officer, publish, django_capture_on_commit_callbacks
+):
+    dispatch = dispatch_of(publish(analyst, audience_agencies=[county_eoc]))
+    with own_broker() as broker:
+        # The worker recorded the fan-out and died before queueing its email (the callbacks never ran).
+        with django_capture_on_commit_callbacks():
+            assert run_fan_out_task(dispatch, redelivered=False) is True
+        assert queued_tasks(broker, "sending") == []
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run_fan_out_task(dispatch, redelivered=False) is False  # a second task, not a redelivery
+        assert queued_tasks(broker, "sending") == []
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run_fan_out_task(dispatch, redelivered=True) is False
+        queued = queued_tasks(broker, "sending")
+
+    emails = Delivery.objects.filter(dispatch=dispatch, channel="email")
+    assert queued == [("dissemination.send_email_batch", [sorted(emails.values_list("pk", flat=True))])]
 
 
 def test_the_sweep_queues_email_that_nothing_queued(analyst, county_eoc, reader, publish):

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agencies.markings import TLP
 from agencies.models import Role
@@ -137,3 +138,20 @@ def test_two_workers_at_once_create_no_duplicate(analyst, supervisor, county_eoc
     for thread in threads:
         thread.join()
     assert Delivery.objects.filter(dispatch=dispatch, channel="inbox").count() == len(people)
+
+
+def test_a_fan_out_takes_the_same_statements_for_three_people_or_sixty(analyst, county_eoc, audience, publish):
+    """One INSERT … SELECT writes every delivery, however many people: no batch, no row goes through Python."""
+    first = dispatch_of(publish(analyst, audience_agencies=[county_eoc]))
+    with CaptureQueriesContext(connection) as few:
+        fan_out(dispatch_id=first.pk)
+    for _ in range(57):
+        UserFactory(agency=county_eoc, roles=[Role.PARTNER])
+    second = dispatch_of(publish(analyst, audience_agencies=[county_eoc], title="A second product"))
+    with CaptureQueriesContext(connection) as many:
+        fan_out(dispatch_id=second.pk)
+
+    assert Delivery.objects.filter(dispatch=second, channel="inbox").count() == 60
+    assert len(many) == len(few)
+    inserts = [q["sql"] for q in many if "INSERT INTO dissemination_delivery" in q["sql"]]
+    assert len(inserts) == 1
