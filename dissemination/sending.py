@@ -30,7 +30,9 @@ from .registry import item_type, load_item
 
 logger = logging.getLogger(__name__)
 
-EMAIL_BATCH_SIZE = 100
+# Emails per task: a batch is short (about a second), so that a worker busy with one soon takes a
+# domain event waiting behind it; the SMTP connection is still shared by the batch.
+EMAIL_BATCH_SIZE = 25
 # Deliveries claimed for queueing per round of a sweep (a sweep runs rounds until none is left).
 QUEUE_ROUND = 2000
 QUEUE_ROUNDS = 25

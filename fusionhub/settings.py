@@ -371,10 +371,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than the longest task (an email batch's time limit is 30 minutes), so Redis does not
-# hand a running task to a second worker. Sending retries wait in the database; the only countdowns
-# (a digest's retries) are minutes long.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest task (an email batch's time limit is 30 minutes), so Redis does not
+    # hand a running task to a second worker. Sending retries wait in the database; the only
+    # countdowns (a digest's retries) are minutes long.
+    "visibility_timeout": 3 * 3600,
+    # Domain events before the bulk queues (fusionhub/celery.py).
+    "queue_order_strategy": "fusionhub.celery:FirstQueuesFirst",
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "dissemination.fan_out_*": {"queue": "fanout"},

@@ -4,8 +4,8 @@ queues for fan-out and sending, a visibility timeout above every task's time lim
 from celery.schedules import crontab
 from django.conf import settings
 
-from dissemination import tasks
-from fusionhub.celery import app
+from dissemination import sending, tasks
+from fusionhub.celery import FirstQueuesFirst, app
 
 
 def queue_of(task_name: str) -> str:
@@ -51,3 +51,16 @@ def test_no_dissemination_task_stores_a_result():
     names = [name for name in app.tasks if name.startswith("dissemination.")]
     assert len(names) >= 9
     assert all(app.tasks[name].ignore_result for name in names)
+
+
+def test_a_worker_asks_for_domain_events_before_the_bulk_queues():
+    assert app.conf.broker_transport_options["queue_order_strategy"] == "fusionhub.celery:FirstQueuesFirst"
+    cycle = FirstQueuesFirst()
+    cycle.update(["default", "fanout", "sending", "events"])
+    assert cycle.consume(4) == ["events", "default", "fanout", "sending"]
+    cycle.rotate("fanout")  # the bulk queues take turns
+    assert cycle.consume(4) == ["events", "default", "sending", "fanout"]
+
+
+def test_an_email_batch_is_short_enough_not_to_hold_up_a_relay():
+    assert sending.EMAIL_BATCH_SIZE <= 25

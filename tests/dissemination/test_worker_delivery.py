@@ -6,6 +6,7 @@ killed mid-fan-out or mid-send, and a broker outage, delay delivery but lose not
 (the rows are dated back instead of the test waiting minutes).
 """
 
+import re
 import threading
 import time
 import uuid
@@ -301,3 +302,22 @@ def test_a_receiver_answering_500_then_200_accepts_each_delivery_once(
         Webhook(flaky_secret).verify(request.body, request.headers)
     (steady,) = receiver.received("/steady")
     Webhook(steady_secret).verify(steady.body, steady.headers)
+
+
+def test_a_domain_event_is_taken_before_a_backlog_of_fan_outs_and_email(broker):
+    """A relay waits for the task a worker is finishing, never behind the bulk queues' backlog."""
+    for n in range(5):
+        tasks.fan_out_dispatch.delay(-1 - n)
+        tasks.send_email_batch.delay([])
+    tasks.handle_event.delay(-1)
+
+    with run_worker(concurrency=1) as worker:
+        wait_for(lambda: worker.log.count(" succeeded in ") == 11, timeout=45, message=lambda: worker.log[-3000:])
+        received = re.findall(r"Task (dissemination\.\w+)\[[-\w]+\] received", worker.log)
+
+    assert received[0] == "dissemination.handle_event", received
+    # The bulk queues take turns.
+    assert received[1:5] in (
+        ["dissemination.fan_out_dispatch", "dissemination.send_email_batch"] * 2,
+        ["dissemination.send_email_batch", "dissemination.fan_out_dispatch"] * 2,
+    ), received
