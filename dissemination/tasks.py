@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -22,15 +23,30 @@ EVENT_GRACE_PERIOD = timedelta(minutes=1)
 DISPATCH_GRACE_PERIOD = timedelta(minutes=2)
 
 
+# After the broker failed to take a task, this process queues nothing for this long (the sweep
+# queues what it left), so that a request never waits on an absent broker once for every task.
+BROKER_PAUSE = 5.0
+_broker_paused_until = [0.0]
+
+
+def resume_queueing() -> None:
+    """Try the broker again at the next task (for tests that bring it back)."""
+    _broker_paused_until[0] = 0.0
+
+
 def enqueue(task: Task, *args) -> bool:
     """Queue a task; if the broker cannot be reached, log it and return False instead of raising.
 
     Whatever is queued here is also found by a sweep, so a broker outage delays the work; it must
-    not fail the request or the task that asked for it.
+    not fail the request or the task that asked for it, nor hold it up.
     """
+    if time.monotonic() < _broker_paused_until[0]:
+        logger.warning("Not queueing %s%r: the broker failed a moment ago; the sweep will queue it", task.name, args)
+        return False
     try:
         task.delay(*args)
     except (OperationalError, OSError):
+        _broker_paused_until[0] = time.monotonic() + BROKER_PAUSE
         logger.warning("Could not queue %s%r; the sweep will queue it", task.name, args, exc_info=True)
         return False
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -29,11 +30,24 @@ def _as_lists(detail) -> dict[str, list[str]]:
     return {NON_FIELD: [str(detail)]}
 
 
+class RedisUnavailable(exceptions.APIException):
+    """Redis did not answer where the API cannot go on without it: the sign-in rate limits, which
+    count in Redis and must count exactly (a password guesser must not get through for want of a
+    count), refuse the request for a moment rather than let it through."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Signing in through the API is unavailable for a moment. Try again shortly."
+    default_code = "unavailable"
+    retry_after = 5
+
+
 def exception_handler(exc, context):
     """Every API error answers `{"errors": {field: [messages]}}`, with `non_field_errors` for the rest.
 
     A service's Django ValidationError becomes a 400 with its field messages, never a 500.
     """
+    if isinstance(exc, RedisError):
+        exc = RedisUnavailable()
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -49,6 +63,8 @@ def exception_handler(exc, context):
     else:
         errors = {NON_FIELD: [str(exc.detail)]} if hasattr(exc, "detail") else {NON_FIELD: ["Error."]}
     response.data = {"errors": errors}
+    if isinstance(exc, RedisUnavailable):
+        response["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from fusionhub.cache import options as cache_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -123,12 +125,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# Copies of what PostgreSQL holds, and counts that can be counted again: when Redis does not answer,
+# cache calls fail at once (fusionhub/cache.py) and the site reads PostgreSQL instead.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "fusionhub",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": cache_options(),
     }
 }
 
@@ -186,7 +190,8 @@ if ENROLMENT_CODE_VALID_HOURS < 1:
     )
 ENROLMENT_CODE_TTL = timedelta(hours=ENROLMENT_CODE_VALID_HOURS)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db, going on from PostgreSQL while Redis does not answer (fusionhub/sessions.py).
+SESSION_ENGINE = "fusionhub.sessions"
 SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -378,7 +383,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3 * 3600,
     # Domain events before the bulk queues (fusionhub/celery.py).
     "queue_order_strategy": "fusionhub.celery:FirstQueuesFirst",
+    # A Redis that hangs (it accepts connections, never answers) must not hold a request that queues
+    # a task: the publish gives up, and the sweep queues the work once Redis answers.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
 }
+# One retry at once: enough for a connection that died with a restarted Redis, not a wait on one away.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "dissemination.fan_out_*": {"queue": "fanout"},

@@ -27,6 +27,7 @@ import redis
 from aiosmtpd.controller import Controller
 from django.test import override_settings
 
+from dissemination import tasks
 from fusionhub.celery import app as celery_app
 from tests.worker import PrivateRedis, private_redis, spare_port
 
@@ -204,10 +205,12 @@ def own_broker() -> Iterator[PrivateRedis]:
         override_settings(CELERY_BROKER_URL=redis_server.url, CELERY_RESULT_BACKEND=redis_server.url),
     ):
         _point_celery_at(redis_server.url, redis_server.url)
+        tasks.resume_queueing()
         try:
             yield redis_server
         finally:
             _point_celery_at(*saved)
+            tasks.resume_queueing()
 
 
 @contextlib.contextmanager
@@ -225,6 +228,7 @@ def restarted(redis_server: PrivateRedis) -> Iterator[None]:
         client.close()
         # The connections this process's Celery app had died with the old server.
         _point_celery_at(redis_server.url, redis_server.url)
+        tasks.resume_queueing()
         yield
     finally:
         process.terminate()

@@ -7,6 +7,7 @@ killed mid-fan-out or mid-send, and a broker outage, delay delivery but lose not
 """
 
 import re
+import signal
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from standardwebhooks import Webhook
 from agencies.models import Agency, Role, User
 from dissemination import services, tasks
 from dissemination.models import AgencyChannels, Delivery, Dispatch, NotificationPreference
+from sharing.services import products as product_services
 from tests.dissemination.peers import Answer, MailServer, WebhookReceiver, own_broker, restarted, wait_for
 from tests.factories import AgencyFactory, UserFactory
 from tests.worker import run_worker
@@ -269,6 +271,51 @@ def test_a_broker_outage_at_publish_delays_delivery_and_loses_nothing(
     assert {p.email for p in people} <= {message["To"] for message in smtp.received()}
     (request,) = receiver.received()
     assert Webhook(secret).verify(request.body, request.headers)["number"] == product.number
+
+
+def test_a_broker_that_hangs_at_publish_holds_the_publish_seconds_not_forever(analyst, county_eoc, broker, smtp):
+    """Redis accepts connections and never answers: queueing gives up, the publish commits, and the
+    sweep delivers once Redis answers again."""
+    people = people_of([county_eoc], 5)
+    broker.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        product = publish_in_thread(analyst, county_eoc, timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+    assert elapsed < 10
+    dispatch = dispatch_of(product)
+    assert dispatch.state == Dispatch.State.PENDING
+
+    tasks.resume_queueing()
+    with run_worker(concurrency=CONCURRENCY, extra_env=smtp.worker_env) as worker:
+        beating_until(lambda: all_sent(dispatch), message=lambda: worker.log[-3000:])
+    assert {p.pk for p in people} <= set(
+        dispatch.deliveries.filter(channel="inbox").values_list("recipient", flat=True)
+    )
+
+
+def publish_in_thread(analyst, county_eoc, *, timeout: float):
+    """Publish from another thread, so that a publish that hangs fails the test instead of hanging it."""
+    from tests.sharing.conftest import content
+
+    done = {}
+
+    def run():
+        try:
+            product = product_services.create_product(author=analyst, content=content(audience_agencies=[county_eoc]))
+            product_services.submit_for_review(product=product, by=analyst)
+            supervisor = UserFactory(agency=analyst.agency, roles=[Role.SUPERVISOR])
+            done["product"] = product_services.approve_product(product=product, reviewer=supervisor)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert "product" in done, f"the publish did not finish in {timeout:.0f} s"
+    return done["product"]
 
 
 def test_a_receiver_answering_500_then_200_accepts_each_delivery_once(
