@@ -71,9 +71,19 @@ def queue_sending(*, dispatch_id: int) -> int:
 
 def resume_sending(*, dispatch_id: int) -> int:
     """Queue again the email and webhook deliveries of a dispatch that were never attempted: its
-    fan-out's worker died after recording them, perhaps before queueing them. Some may be queued
-    already; sending them twice is prevented by their row lock and state."""
-    return _lease_and_queue(Delivery.objects.filter(dispatch_id=dispatch_id, attempts=0))
+    fan-out's worker died after recording them, perhaps before queueing them. They keep the lease
+    the fan-out gave them (no row is written); some may be queued already, and sending them twice is
+    prevented by their row lock and state. Returns how many were queued."""
+    rows = list(
+        Delivery.objects.filter(dispatch_id=dispatch_id, state=Delivery.State.PENDING, channel__in=SENDABLE, attempts=0)
+        .order_by("pk")
+        .values_list("pk", "channel")
+    )
+    queue_deliveries(
+        [pk for pk, channel in rows if channel == Delivery.Channel.EMAIL],
+        [pk for pk, channel in rows if channel == Delivery.Channel.WEBHOOK],
+    )
+    return len(rows)
 
 
 def queue_due_deliveries(*, grace: timedelta = GRACE_PERIOD) -> int:
