@@ -31,12 +31,11 @@ def _as_lists(detail) -> dict[str, list[str]]:
 
 
 class RedisUnavailable(exceptions.APIException):
-    """Redis did not answer where the API cannot go on without it: the sign-in rate limits, which
-    count in Redis and must count exactly (a password guesser must not get through for want of a
-    count), refuse the request for a moment rather than let it through."""
+    """Redis did not answer where a request cannot go on without it (the callers that can, go on from
+    PostgreSQL): the caller is told to come back shortly, in the API's error shape, not handed a 500."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Signing in through the API is unavailable for a moment. Try again shortly."
+    default_detail = "The service is unavailable for a moment. Try again shortly."
     default_code = "unavailable"
     retry_after = 5
 

@@ -1,6 +1,6 @@
-"""While Redis is down or hangs, pages and the API go on from PostgreSQL, promptly; what must be exact
-(signing out, the API's sign-in rate limits) refuses rather than guess; after a restart the cache
-answers again at the first call."""
+"""While Redis is down or hangs, pages, sign-in and the API go on from PostgreSQL, promptly; signing
+out, which must be exact, refuses rather than leave a way back in; after a restart the cache answers
+again at the first call."""
 
 import signal
 import time
@@ -10,6 +10,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client, override_settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from fusionhub import cache as prompt_cache
@@ -108,16 +109,20 @@ def test_signing_out_while_redis_is_down_fails_and_leaves_no_way_back_in(client,
         assert client.get("/").status_code == 302  # signed out for good
 
 
-def test_the_api_refuses_to_issue_tokens_while_its_rate_limits_cannot_count(client, db):
-    with redis_of_our_own() as server:
-        server.shutdown()
-        response = client.post(
-            "/api/v1/auth/token/", {"username": "nobody", "password": "guess"}, content_type="application/json"
-        )
+def test_an_api_call_that_cannot_go_on_without_redis_is_told_to_come_back(client, coordinator, monkeypatch):
+    """Where Redis is needed and did not answer, the API answers 503 with Retry-After, in its error shape."""
+
+    def no_answer(**kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("dissemination.api.selectors.inbox", no_answer)
+    client.force_login(coordinator)
+    response = client.get("/api/v1/inbox/")
 
     assert response.status_code == 503
-    assert response.json() == {"errors": {"non_field_errors": [
-        "Signing in through the API is unavailable for a moment. Try again shortly."]}}  # fmt: skip
+    assert response.json() == {
+        "errors": {"non_field_errors": ["The service is unavailable for a moment. Try again shortly."]}
+    }
     assert response["Retry-After"] == "5"
 
 
