@@ -14,7 +14,10 @@ delivery and webhook). Then:
 - every write of the liaison app, page or API, sent with a real body by every persona at items on
   each side of the agencies' lines (LIAISON_WRITES), is done for those its line names and changes
   nothing for the others, who get the status the line gives; a new liaison route fails until it has
-  its lines.
+  its lines;
+- every page write of the eoc, sharing, dissemination and agencies apps (APP_WRITES, page_writes.py), the
+  same way: at the persona's own agency's item, another agency's, and one outside what they may see; a
+  new page route of those apps fails until it has its lines.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase, override_settings
 from django.urls import resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from agencies.markings import TLP, Caveat
-from dissemination.models import Delivery, Dispatch, WebhookEndpoint
+from dissemination.models import Delivery, Dispatch, DomainEvent, WebhookEndpoint
 from eoc.models import FeedAcknowledgement, FeedEntry
 from eoc.services.feed import EntryContent, post_entry
 from liaison.models import AwarenessItem, DutyContact, LiaisonAssignment, Relay, RoutingRule
@@ -51,6 +55,7 @@ from tests.fusionhub.expectations import (
     build_liaison_targets,
     build_world,
 )
+from tests.fusionhub.page_writes import APP_WRITES, READ_MARKS, PageTargets, build_page_targets
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
 from tests.second_factor import VerifiedClient as Client
 
@@ -134,6 +139,7 @@ class Planted:
     ids: dict[str, int]  # secret name -> object id
     attachment_product: int  # the product of the planted attachment
     liaison: LiaisonTargets
+    pages: PageTargets
 
 
 def plant(world) -> Planted:
@@ -212,7 +218,10 @@ def plant(world) -> Planted:
     ids["rpd-webhook"] = webhook.pk
     liaison = build_liaison_targets(world, text=lambda name: f"Liaison item {marker(name)}")
     ids.update({name: obj.pk for name, obj in liaison.by_name().items() if name in SECRET_BY_NAME})
-    return Planted(world=world, ids=ids, attachment_product=amber.pk, liaison=liaison)
+    products = {name: ThreatProduct.objects.get(pk=ids[name]) for name in ("amber-rpd", "red-named")}
+    entries = {"wake-amber": flood_entry, "drill": drill_entry}
+    pages = build_page_targets(world, liaison, entries, products, rfi)
+    return Planted(world=world, ids=ids, attachment_product=amber.pk, liaison=liaison, pages=pages)
 
 
 @pytest.fixture(scope="module")
@@ -516,7 +525,9 @@ def send_as(client: Client, method: str, path: str, persona: str, planted: Plant
     client.force_login(planted.world.people[persona])
     options = {"content_type": "application/json"} if path.startswith("/api/") else {}
     response = getattr(client, method.lower())(path, body, **options)
-    status, text = response.status_code, response.content.decode(errors="replace")
+    # A live stream (the feeds' server-sent events) is read with the feed's own tests.
+    text = "" if response.streaming else response.content.decode(errors="replace")
+    status = response.status_code
     close(response)
     if status == 302 and response["Location"].startswith("/"):
         followed = client.get(response["Location"])
@@ -606,4 +617,82 @@ def test_a_post_to_a_liaison_page_that_reads_changes_nothing(db, browser, plante
 
     assert status < 500, f"POST {path} as {persona}: {status}"
     assert liaison_state() == before, f"POST {path} as {persona} changed the liaison records"
+    assert not leaked(text, persona)
+
+
+# --- the page writes of the other apps: every role on each side of the agencies' lines ----------------
+
+
+def app_state(app: str) -> tuple:
+    """Every row of the app's tables but its read marks, and the events its services record for the others."""
+    models = [model for model in apps.get_app_config(app).get_models() if model not in READ_MARKS] + [DomainEvent]
+    return tuple(tuple(model.objects.order_by("pk").values_list()) for model in models)
+
+
+def app_page_routes(app: str) -> set[str]:
+    return {key for key in ROUTES if key.startswith(f"{app}:")}
+
+
+@pytest.mark.parametrize("app", sorted(APP_WRITES))
+def test_every_page_route_of_the_app_has_its_lines(app):
+    """A new page of these apps fails here until its app's writes (or reads) in page_writes.py say what each
+    persona gets from a POST to it, on each side."""
+    writes, reads = APP_WRITES[app]
+    routes = app_page_routes(app)
+    missing = sorted(routes - set(writes) - reads)
+    assert not missing, f"Add these {app} routes to its writes or reads (tests/fusionhub/page_writes.py): {missing}"
+    gone = sorted((set(writes) | reads) - routes)
+    assert not gone, f"These are in the {app} writes or reads but are not routes of the app: {gone}"
+
+
+def app_write_cases():
+    for app, (writes, _reads) in APP_WRITES.items():
+        for key, lines in writes.items():
+            for index, write in enumerate(lines):
+                for persona in SIGNED_IN:
+                    yield pytest.param(app, key, index, persona, id=f"{key}[{write.target}]-{persona}")
+
+
+@pytest.mark.parametrize(("app", "key", "index", "persona"), list(app_write_cases()))
+def test_page_write_answers_each_persona_on_each_side(db, browser, planted, app, key, index, persona):
+    """Done (with its status) for the personas its line names; for everyone else the status the line gives,
+    and nothing of the app changed; and no marked text the persona may not read in what comes back (nor on
+    the page a redirect leads to)."""
+    write = APP_WRITES[app][0][key][index]
+    world, targets = planted.world, planted.pages
+    target = write.obj(world, targets) if write.obj else ()
+    # An object, or the objects of a path that names two (a product and its attachment).
+    path = reverse(key, args=[item.pk for item in (target if isinstance(target, tuple) else (target,))])
+    body = write.body(world, targets)
+    before = None if persona in write.allowed else app_state(app)
+
+    status, text = send_as(browser, "POST", path, persona, planted, body)
+
+    expected = write.statuses(persona)
+    said = " ".join(re.findall(r'class="usa-(?:error-message|alert__text)"[^>]*>([^<]*)<', text)) or text[:300]
+    assert status in expected, f"{key} on {write.target} as {persona}: {status}, expected {expected}: {said}"
+    if persona in write.allowed:
+        assert write.done(world, targets, body), f"{key} on {write.target} as {persona}: answered {status}, not done"
+    else:
+        assert app_state(app) == before, f"{key} on {write.target} as {persona}: refused ({status}) but changed"
+    assert not leaked(text, persona), f"{key} on {write.target} as {persona} received {leaked(text, persona)}"
+
+
+def app_read_cases():
+    for app, (_writes, reads) in APP_WRITES.items():
+        for key in sorted(reads):
+            for persona in SIGNED_IN:
+                yield pytest.param(app, key, persona, id=f"{key}-{persona}")
+
+
+@pytest.mark.parametrize(("app", "key", "persona"), list(app_read_cases()))
+def test_a_post_to_a_page_that_reads_changes_nothing(db, browser, planted, app, key, persona):
+    entry = EXPECTATIONS[key]
+    path = concrete_path(ROUTES[key], entry[0] if isinstance(entry, list) else entry, planted.world)
+    before = app_state(app)
+
+    status, text = send_as(browser, "POST", path, persona, planted, {})
+
+    assert status < 500, f"POST {path} as {persona}: {status}"
+    assert app_state(app) == before, f"POST {path} as {persona} changed the {app} records"
     assert not leaked(text, persona)
