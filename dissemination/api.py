@@ -131,7 +131,9 @@ class DisseminationAgencySerializer(serializers.Serializer):
 
 class RecordEndpointSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    url = serializers.CharField()
+    url = serializers.CharField(
+        source="origin", help_text="Its scheme and host: the rest of the address may carry the agency's token."
+    )
 
 
 class RecordDeliverySerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -207,3 +208,15 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def origin(self) -> str:
+        """What the sending side is shown of the endpoint (its scheme and host): the rest of the address,
+        and any name and password in it, may carry the receiving agency's token."""
+        return url_origin(self.url)
+
+
+def url_origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if host else ""

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .. import selectors
 from ..forms import RecordFilterForm
-from ..models import Delivery, Dispatch
+from ..models import Delivery, Dispatch, url_origin
 from .common import paginate
 
 RECORD_PAGE_SIZE = 50
@@ -142,7 +142,7 @@ def _csv_rows(dispatch: Dispatch, number: str, deliveries) -> Iterator[str]:
         person = f"{first} {last}".strip() or (username or "")
         text = "full text" if full else "tearline"
         yield writer.writerow(
-            [number, action, person, username or "", agency or "", channel, url or "", state, text]
+            [number, action, person, username or "", agency or "", channel, url_origin(url), state, text]
             + [_iso(time) for time in times]
             + [attempts, _spreadsheet_safe(error)]
         )
