@@ -4,9 +4,10 @@ from pathlib import Path
 
 import capvalidator
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from lxml import etree
 
+from agencies.models import Role
 from eoc.cap import entry_to_cap, parse_cap
 from eoc.models import FeedEntry
 from eoc.services.cap_import import import_cap_alert
@@ -143,3 +144,40 @@ def test_update_links_to_the_alert_it_references(coordinator, flood):
     )
     assert update.corrects == first
     assert update.title.startswith("Update:")
+
+
+def test_an_alert_already_imported_is_returned_only_to_who_may_post_and_see_it(coordinator, outsider, flood, client):
+    """Importing an alert that is already in FusionHub needs the right to post to the feed (the API used to
+    answer anyone with the entry); one already in a feed the person may not see is not shown, nor named."""
+    from eoc.services.incidents import IncidentDetails, open_incident
+    from tests.factories import UserFactory
+
+    def alert(identifier: str, headline: str) -> bytes:
+        return f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier>
+<sender>nws@weather.example.gov</sender><sent>2026-11-24T22:10:00-05:00</sent><status>Actual</status>
+<msgType>Alert</msgType><scope>Public</scope><info><category>Met</category><event>Flood Warning</event>
+<urgency>Expected</urgency><severity>Severe</severity><certainty>Likely</certainty>
+<headline>{headline}</headline><area><areaDesc>Wake</areaDesc></area></info></alert>""".encode()
+
+    first, created = import_cap_alert(by=coordinator, data=alert("W-1", "Flood warning"), incident=flood)
+    assert created
+    with pytest.raises(PermissionDenied):
+        import_cap_alert(by=outsider, data=alert("W-1", "Flood warning"), incident=flood)
+    client.force_login(outsider)
+    response = client.post(
+        f"/api/v1/cap/?incident={flood.pk}", alert("W-1", "Flood warning"), content_type="application/cap+xml"
+    )
+    assert response.status_code == 403
+    assert b"Flood warning" not in response.content
+
+    other_eoc = outsider.agency
+    other_eoc.kind = other_eoc.Kind.EOC
+    other_eoc.save(update_fields=["kind"])
+    other = UserFactory(username="other.coordinator", agency=other_eoc, roles=[Role.EOC_COORDINATOR])
+    drill = open_incident(by=other, details=IncidentDetails(name="Drill", incident_type="flood", is_exercise=True))
+    import_cap_alert(by=other, data=alert("D-1", "Secret drill inject"), incident=drill)
+    with pytest.raises(ValidationError) as refused:
+        import_cap_alert(by=coordinator, data=alert("D-1", "Secret drill inject"), incident=flood)
+    assert "Secret drill inject" not in str(refused.value)
+    assert first.incident == flood
+    assert not FeedEntry.objects.filter(incident=flood, cap_identifier="D-1").exists()
