@@ -1,9 +1,11 @@
 """The page writes of the eoc, sharing, dissemination and agencies apps, each aimed at items on each side
 of the agencies' lines: the persona's own agency's item, another agency's, and one outside what the persona
 may see (an exercise of another EOC, an entry or a product whose markings keep it from them). Each line
-gives the status each persona gets and who the write is done for (tests.fusionhub.expectations.Write); for
-everyone else nothing changes in the database. test_idor fails for a page route of these apps that has no
-lines here, or in the app's READS when it only reads (a POST to it changes nothing).
+gives the status each persona gets and who the write is done for (tests.fusionhub.expectations.Write; its
+`done` is given the body as sent with `by`, the persona who sent it); for everyone else nothing of the app
+changes in the database (nor the API tokens, nor the events for the other apps). test_idor fails for a page
+route of these apps that has no lines here, or in the app's READS when it only reads (a POST to it changes
+nothing).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from knox.models import AuthToken
 
 from agencies.markings import TLP
-from agencies.models import Role, User
+from agencies.models import AccountLockout, ArchivedAuditEntry, AuditEntry, Role, User
 from agencies.services import create_person
+from dissemination.inbox import WEBHOOK_TEST
+from dissemination.models import AgencyChannels, Delivery, Dispatch, NotificationPreference, WebhookEndpoint
 from eoc.models import (
     ActivationChange,
     FeedAcknowledgement,
@@ -40,7 +45,16 @@ from sharing.models import ProductAttachment, ProductRead, RequestForInformation
 from sharing.services.attachments import add_attachment
 from sharing.services.products import ProductContent, approve_product, create_product, submit_for_review
 from sharing.services.requests import assign_request, submit_request
-from tests.fusionhub.expectations import LiaisonTargets, World, Write, only, retention_review
+from tests.fusionhub.expectations import (
+    LiaisonTargets,
+    World,
+    Write,
+    dispatch,
+    inbox_delivery,
+    only,
+    retention_review,
+    wake_endpoint,
+)
 
 
 @dataclass
@@ -57,19 +71,18 @@ class PageTargets:
     rfis: dict[str, RequestForInformation]  # "wake" and "rpd" assigned to the analyst, "wake-open" and "rpd-open" not
     reviews: dict[str, RetentionReview]  # open retention reviews: the center's and another center's
     attachments: dict[str, ProductAttachment]  # of the center's draft, and of the planted TLP:AMBER product
+    deliveries: dict[str, Delivery]  # inbox: the coordinator's, the Raleigh detective's; failed webhook ones
+    endpoints: dict[str, WebhookEndpoint]  # the Wake County EOC's, the Raleigh police's
+    tokens: dict[str, AuthToken]  # API tokens of the analyst and of the coordinator
+    lockouts: dict[str, AccountLockout]  # locked accounts at the center, the Wake County EOC, another police
 
 
-def build_page_targets(
-    world: World,
-    liaison: LiaisonTargets,
-    entries: dict[str, FeedEntry],
-    products: dict[str, ThreatProduct],
-    rpd_rfi: RequestForInformation,
-) -> PageTargets:
-    """`entries` brings the planted entries: "wake-amber" (the Wake flood's, for the Wake EOC only) and
-        "drill" (of Mecklenburg's exercise); `products` the planted products: "amber-rpd" (TLP:AMBER to the
-        Raleigh police) and "red-named" (TLP:RED to one person of the Wake EOC); `rpd_rfi` the Raleigh police's
-    planted question; the others are made here."""
+def build_page_targets(world: World, liaison: LiaisonTargets, planted: dict[str, object]) -> PageTargets:
+    """`planted` brings the attack tests' marked items by name: "flood-amber-entry" (an entry of the Wake
+    flood for the Wake EOC only), "drill-entry" (of Mecklenburg's exercise), "amber-rpd" (a TLP:AMBER
+    product to the Raleigh police), "red-named" (TLP:RED to one person of the Wake EOC), "rpd-rfi" (the
+    Raleigh police's question), "rpd-delivery" (its detective's inbox delivery) and "rpd-webhook" (its
+    webhook endpoint); the others are made here."""
     people = world.people
     leads = {"wake": people["coordinator"], "meck": people["meck.coordinator"], "drill": people["meck.coordinator"]}
     incidents = {"wake": world.flood, "meck": liaison.meck_incident, "drill": world.drill}
@@ -98,19 +111,24 @@ def build_page_targets(
 
     names = ("wake", "meck", "drill")
     return PageTargets(
-        **sharing_targets(world, liaison, products, rpd_rfi),
+        **sharing_targets(world, liaison, planted),
+        **dissemination_targets(world, planted),
+        **agencies_targets(world),
         liaison=liaison,
         incidents=incidents,
-        entries={"wake": entry("wake"), "meck": entry("meck"), **entries},
+        entries={
+            "wake": entry("wake"),
+            "meck": entry("meck"),
+            "wake-amber": planted["flood-amber-entry"],
+            "drill": planted["drill-entry"],
+        },
         sitreps={name: sitrep(name) for name in names},
         requests={name: resource(name) for name in names},
         tasks={name: task(name) for name in names},
     )
 
 
-def sharing_targets(
-    world: World, liaison: LiaisonTargets, planted: dict[str, ThreatProduct], rpd_rfi: RequestForInformation
-) -> dict:
+def sharing_targets(world: World, liaison: LiaisonTargets, planted: dict[str, object]) -> dict:
     """The center's drafts and products in review, another fusion center's (a draft, one in review, one
     published to the whole state), requests for information assigned to the analyst, retention reviews."""
     people, other = world.people, liaison.other_center
@@ -150,10 +168,11 @@ def sharing_targets(
     }
     for rfi in rfis.values():
         assign_request(rfi=rfi, by=supervisor, assignee=analyst)
-    rfis |= {"wake-open": world.rfi, "rpd-open": rpd_rfi}
+    rfis |= {"wake-open": world.rfi, "rpd-open": planted["rpd-rfi"]}
     return {
         "products": {
-            **planted,
+            "amber-rpd": planted["amber-rpd"],
+            "red-named": planted["red-named"],
             "own-draft": own_draft,
             "own-review": product(analyst, "own-review", state="review"),
             "supervisor-review": product(supervisor, "supervisor-review", state="review"),
@@ -183,6 +202,47 @@ def sharing_targets(
     }
 
 
+def dissemination_targets(world: World, planted: dict[str, object]) -> dict:
+    """Inbox deliveries of two people, the webhook endpoints of two agencies, a failed delivery to each."""
+    endpoints = {"wake": wake_endpoint(world), "rpd": planted["rpd-webhook"]}
+
+    def failed(endpoint: WebhookEndpoint) -> Delivery:
+        return Delivery.objects.create(
+            dispatch=dispatch(world),
+            channel=Delivery.Channel.WEBHOOK,
+            endpoint=endpoint,
+            state=Delivery.State.FAILED,
+            last_error="HTTP 503",
+        )
+
+    return {
+        "deliveries": {
+            "coordinator": inbox_delivery(world),
+            "rpd": planted["rpd-delivery"],
+            **{f"failed-{name}": failed(endpoint) for name, endpoint in endpoints.items()},
+        },
+        "endpoints": endpoints,
+    }
+
+
+def agencies_targets(world: World) -> dict:
+    """A second person's API token, and locked accounts besides the center's (world.lockout, analyst2)."""
+
+    def locked(username: str) -> AccountLockout:
+        now = timezone.now()
+        return AccountLockout.objects.create(
+            username=username, failure_count=5, first_failure_at=now, last_failure_at=now, locked_at=now
+        )
+
+    return {
+        "tokens": {
+            "analyst": world.token,
+            "coordinator": AuthToken.objects.create(user=world.people["coordinator"])[0],
+        },
+        "lockouts": {"center": world.lockout, "wake": locked("coordinator.le"), "cmpd": locked("cmpd.partner")},
+    }
+
+
 Targets = PageTargets
 Done = Callable[[World, Targets, dict], bool]
 
@@ -199,13 +259,22 @@ def entry_form(title: str) -> Callable[[World, Targets], dict]:
     return lambda world, targets: {"kind": "situation_update", "priority": "routine", "tlp": TLP.GREEN, "title": title}
 
 
-def cap_alert(world: World, targets: Targets) -> dict:
-    document = b"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>WRITE-MATRIX-1</identifier>
+def cap_document(identifier: str, headline: str) -> bytes:
+    return f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier>
 <sender>nws@weather.example.gov</sender><sent>2026-11-24T22:10:00-05:00</sent><status>Actual</status>
 <msgType>Alert</msgType><scope>Public</scope><info><category>Met</category><event>Flood Warning</event>
 <urgency>Expected</urgency><severity>Severe</severity><certainty>Likely</certainty>
-<headline>Flood warning from the write matrix</headline><area><areaDesc>Wake</areaDesc></area></info></alert>"""
-    return {"document": SimpleUploadedFile("alert.xml", document, "application/xml")}
+<headline>{headline}</headline><area><areaDesc>Wake</areaDesc></area></info></alert>""".encode()
+
+
+def cap_upload(identifier: str) -> Callable[[World, Targets], dict]:
+    document = cap_document(identifier, "Flood warning from the write matrix")
+    return lambda world, targets: {"document": SimpleUploadedFile("alert.xml", document, "application/xml")}
+
+
+cap_alert = cap_upload("WRITE-MATRIX-1")
+# The identifier of an alert planted in Mecklenburg's exercise (test_idor.plant), its title marked.
+DRILL_ALERT = "DRILL-ALERT-1"
 
 
 def cap_imported(world: World, targets: Targets, body: dict) -> bool:
@@ -413,6 +482,14 @@ EOC_WRITES: dict[str, list[Write]] = {
             allowed=("liaison",),
         ),
         Write("Mecklenburg's exercise", cap_imported, body=cap_alert, obj=incident("drill"), refused=NOT_FOUND),
+        # Already imported into the exercise: those who may post are told so, never shown that entry.
+        Write(
+            "the Wake flood, with an alert already in Mecklenburg's exercise",
+            lambda world, targets, body: False,
+            body=cap_upload(DRILL_ALERT),
+            obj=incident("wake"),
+            personas=only(200, "coordinator", "liaison"),
+        ),
     ],
     "eoc:eoc-entry-create": [
         Write(
@@ -899,12 +976,279 @@ SHARING_READS = frozenset({
     "sharing:attachment-download", "sharing:request-list", "sharing:request-detail",
 })  # fmt: skip
 
-# What reading a page records, which a refused write (sent on to the item's page) may add: read marks.
-READ_MARKS = frozenset({ProductRead})
+# --- dissemination (dissemination/urls.py) ------------------------------------------------------------
+# An inbox delivery is its recipient's alone (404 to anyone else); a person sets their own email preference;
+# an agency's channels and webhook endpoints (and the retry of a failed delivery to one) are managed by its
+# agency admins and by system admins, and are not found by anyone else (dissemination.selectors.
+# may_manage_agency; the services' same check). A system admin chooses the agency of a new endpoint; an
+# agency admin's is their own agency's, whatever the form is sent with.
+
+MANAGERS = ("wake.admin", "sysadmin")  # of the Wake County EOC
+
+
+def delivery(name: str) -> Callable[[World, Targets], Delivery]:
+    return lambda world, targets: targets.deliveries[name]
+
+
+def delivery_is(name: str, **lookups) -> Done:
+    return lambda world, targets, body: Delivery.objects.filter(pk=targets.deliveries[name].pk, **lookups).exists()
+
+
+def endpoint(name: str) -> Callable[[World, Targets], WebhookEndpoint]:
+    return lambda world, targets: targets.endpoints[name]
+
+
+def endpoint_is(name: str, **lookups) -> Done:
+    return lambda world, targets, body: WebhookEndpoint.objects.filter(
+        pk=targets.endpoints[name].pk, **lookups
+    ).exists()
+
+
+def tested(name: str) -> Done:
+    return lambda world, targets, body: Dispatch.objects.filter(
+        item_type=WEBHOOK_TEST.label, item_id=targets.endpoints[name].pk
+    ).exists()
+
+
+def new_endpoint(agency: str, url: str) -> Callable[[World, Targets], dict]:
+    return lambda world, targets: {
+        "agency": world.region.agencies[agency].pk,
+        "url": url,
+        "payload_format": WebhookEndpoint.Format.JSON,
+    }
+
+
+def endpoint_created(world: World, targets: Targets, body: dict) -> bool:
+    """An endpoint at the address, of the agency chosen when a system admin sent it, else of the sender's."""
+    person = world.people[body["by"]]
+    agency_id = body["agency"] if person.is_system_admin else person.agency_id
+    return WebhookEndpoint.objects.filter(url=body["url"], agency_id=agency_id).exists()
+
+
+def channels_off(agency: str) -> Done:
+    return lambda world, targets, body: AgencyChannels.objects.filter(
+        agency=world.region.agencies[agency], email_enabled=False
+    ).exists()
+
+
+DISSEMINATION_WRITES: dict[str, list[Write]] = {
+    # Opening an inbox item marks it read (a GET does it; so does a POST).
+    "dissemination:inbox-open": [
+        Write(
+            "the coordinator's delivery",
+            delivery_is("coordinator", read_at__isnull=False),
+            obj=delivery("coordinator"),
+            allowed=("coordinator",),
+            refused=404,
+        ),
+        Write(
+            "the Raleigh detective's delivery of a TLP:AMBER product",
+            delivery_is("rpd", read_at__isnull=False),
+            obj=delivery("rpd"),
+            allowed=("rpd.partner",),
+            refused=404,
+        ),
+    ],
+    "dissemination:inbox-acknowledge": [
+        Write(
+            "the coordinator's delivery",
+            delivery_is("coordinator", acknowledged_at__isnull=False),
+            obj=delivery("coordinator"),
+            allowed=("coordinator",),
+            refused=404,
+        ),
+        Write(
+            "the Raleigh detective's delivery of a TLP:AMBER product",
+            delivery_is("rpd", acknowledged_at__isnull=False),
+            obj=delivery("rpd"),
+            allowed=("rpd.partner",),
+            refused=404,
+        ),
+    ],
+    "dissemination:preferences": [
+        Write(
+            "the person's own preference",
+            lambda world, targets, body: NotificationPreference.objects.filter(
+                person=world.people[body["by"]], email_mode=body["email_mode"]
+            ).exists(),
+            body=lambda world, targets: {"email_mode": NotificationPreference.EmailMode.DIGEST},
+            allowed=EVERYONE,
+        ),
+    ],
+    "dissemination:agency-channels": [
+        Write(
+            "the Wake County EOC's",
+            channels_off("WAKE-EOC"),
+            obj=lambda w, t: w.wake_eoc,
+            allowed=MANAGERS,
+            refused=404,
+        ),
+        Write(
+            "the Raleigh police's",
+            channels_off("RPD"),
+            obj=lambda w, t: w.region.agencies["RPD"],
+            allowed=("sysadmin",),
+            refused=404,
+        ),
+    ],
+    "dissemination:webhook-create": [
+        Write(
+            "for the person's own agency",
+            endpoint_created,
+            body=new_endpoint("WAKE-EOC", "https://8.8.8.8/fusionhub/wake"),
+            allowed=MANAGERS,
+        ),
+        Write(
+            "for another agency",
+            endpoint_created,
+            body=new_endpoint("RPD", "https://8.8.8.8/fusionhub/rpd"),
+            allowed=MANAGERS,
+        ),
+    ],
+    "dissemination:webhook-set-active": [
+        Write(
+            "the Wake County EOC's endpoint",
+            endpoint_is("wake", is_active=False),
+            body=lambda world, targets: {"is_active": "false"},
+            obj=endpoint("wake"),
+            allowed=MANAGERS,
+            refused=404,
+        ),
+        Write(
+            "the Raleigh police's endpoint",
+            endpoint_is("rpd", is_active=False),
+            body=lambda world, targets: {"is_active": "false"},
+            obj=endpoint("rpd"),
+            allowed=("sysadmin",),
+            refused=404,
+        ),
+    ],
+    "dissemination:webhook-format": [
+        Write(
+            "the Wake County EOC's endpoint",
+            endpoint_is("wake", payload_format=WebhookEndpoint.Format.STIX),
+            body=lambda world, targets: {"payload_format": WebhookEndpoint.Format.STIX},
+            obj=endpoint("wake"),
+            allowed=MANAGERS,
+            refused=404,
+        ),
+        Write(
+            "the Raleigh police's endpoint",
+            endpoint_is("rpd", payload_format=WebhookEndpoint.Format.STIX),
+            body=lambda world, targets: {"payload_format": WebhookEndpoint.Format.STIX},
+            obj=endpoint("rpd"),
+            allowed=("sysadmin",),
+            refused=404,
+        ),
+    ],
+    "dissemination:webhook-test": [
+        Write("the Wake County EOC's endpoint", tested("wake"), obj=endpoint("wake"), allowed=MANAGERS, refused=404),
+        Write("the Raleigh police's endpoint", tested("rpd"), obj=endpoint("rpd"), allowed=("sysadmin",), refused=404),
+    ],
+    "dissemination:delivery-retry": [
+        Write(
+            "a failed delivery to the Wake County EOC's endpoint",
+            delivery_is("failed-wake", state=Delivery.State.PENDING),
+            obj=delivery("failed-wake"),
+            allowed=MANAGERS,
+            refused=404,
+        ),
+        Write(
+            "a failed delivery to the Raleigh police's endpoint",
+            delivery_is("failed-rpd", state=Delivery.State.PENDING),
+            obj=delivery("failed-rpd"),
+            allowed=("sysadmin",),
+            refused=404,
+        ),
+    ],
+}
+
+DISSEMINATION_READS = frozenset({
+    "dissemination:inbox", "dissemination:dispatch-record", "dissemination:dispatch-progress",
+    "dissemination:item-record", "dissemination:webhook-list", "dissemination:webhook-detail",
+})  # fmt: skip
+
+# --- agencies (agencies/urls.py; the Django admin has its own matrix) ------------------------------------
+# A person creates and revokes their own API tokens only (another's is not found); agency admins release
+# the locked accounts of their own agency, system admins anyone's (agencies.services.people.
+# check_may_manage); anyone else is refused the page (403), an agency admin another agency's person (404).
+
+
+def token_key(name: str) -> Callable[[World, Targets], str]:
+    return lambda world, targets: targets.tokens[name].token_key
+
+
+def revoked(name: str) -> Done:
+    return lambda world, targets, body: not AuthToken.objects.filter(pk=targets.tokens[name].pk).exists()
+
+
+def token_created(world: World, targets: Targets, body: dict) -> bool:
+    planted = [token.pk for token in targets.tokens.values()]
+    return AuthToken.objects.filter(user=world.people[body["by"]]).exclude(pk__in=planted).exists()
+
+
+def locked_person(name: str) -> Callable[[World, Targets], User]:
+    return lambda world, targets: User.objects.get(username=targets.lockouts[name].username)
+
+
+def unlocked(name: str) -> Done:
+    return lambda world, targets, body: not AccountLockout.objects.filter(pk=targets.lockouts[name].pk).exists()
+
+
+NOT_ADMINS = ("analyst", "supervisor", "liaison", "coordinator", "rpd.partner")
+
+AGENCIES_WRITES: dict[str, list[Write]] = {
+    "create-token": [Write("the person's own", token_created, allowed=EVERYONE)],
+    "revoke-token": [
+        Write("the analyst's", revoked("analyst"), obj=token_key("analyst"), allowed=("analyst",), refused=404),
+        Write(
+            "the coordinator's",
+            revoked("coordinator"),
+            obj=token_key("coordinator"),
+            allowed=("coordinator",),
+            refused=404,
+        ),
+    ],
+    "unlock-account": [
+        Write(
+            "a person of the Wake County EOC",
+            unlocked("wake"),
+            obj=locked_person("wake"),
+            allowed=MANAGERS,
+        ),
+        Write(
+            "a person of the fusion center",
+            unlocked("center"),
+            obj=locked_person("center"),
+            allowed=("sysadmin",),
+            personas={"wake.admin": 404},
+        ),
+        Write(
+            "a person of another police department",
+            unlocked("cmpd"),
+            obj=locked_person("cmpd"),
+            allowed=("sysadmin",),
+            personas={"wake.admin": 404},
+        ),
+    ],
+}
+
+# The agencies pages that only read, and the sign-in steps (a signed-in, verified person is sent on).
+AGENCIES_READS = frozenset({
+    "sign-in", "sign-in-verify", "sign-in-enrol", "recovery-codes", "sign-out", "profile", "locked-accounts",
+    "audit-trail", "audit-export",
+})  # fmt: skip
+
+# What a page records whoever reads or tries it, which a refused write (sent on to the item's page) may add:
+# read marks, the audit trail, the time of the persona's sign-in.
+READ_MARKS = frozenset({ProductRead, AuditEntry, ArchivedAuditEntry})
+UNTRACKED_FIELDS = {User: frozenset({"last_login"})}
 
 # The apps whose page writes have their lines here, in the order they were given them: each app's writes,
 # the pages of it that only read, and the apps whose records a refused write must leave as they were.
 APP_WRITES: dict[str, tuple[dict[str, list[Write]], frozenset[str]]] = {
     "eoc": (EOC_WRITES, EOC_READS),
     "sharing": (SHARING_WRITES, SHARING_READS),
+    "dissemination": (DISSEMINATION_WRITES, DISSEMINATION_READS),
+    "agencies": (AGENCIES_WRITES, AGENCIES_READS),
 }

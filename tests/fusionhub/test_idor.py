@@ -30,12 +30,14 @@ import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase, override_settings
-from django.urls import resolve, reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
+from knox.models import AuthToken
 
 from agencies.markings import TLP, Caveat
 from dissemination.models import Delivery, Dispatch, DomainEvent, WebhookEndpoint
 from eoc.models import FeedAcknowledgement, FeedEntry
+from eoc.services.cap_import import import_cap_alert
 from eoc.services.feed import EntryContent, post_entry
 from liaison.models import AwarenessItem, DutyContact, LiaisonAssignment, Relay, RoutingRule
 from sharing.models import RequestForInformation, ThreatProduct
@@ -55,7 +57,15 @@ from tests.fusionhub.expectations import (
     build_liaison_targets,
     build_world,
 )
-from tests.fusionhub.page_writes import APP_WRITES, READ_MARKS, PageTargets, build_page_targets
+from tests.fusionhub.page_writes import (
+    APP_WRITES,
+    DRILL_ALERT,
+    READ_MARKS,
+    UNTRACKED_FIELDS,
+    PageTargets,
+    build_page_targets,
+    cap_document,
+)
 from tests.fusionhub.test_url_matrix import ROUTES, close, concrete_path
 from tests.second_factor import VerifiedClient as Client
 
@@ -188,6 +198,12 @@ def plant(world) -> Planted:
         content=EntryContent(kind="significant_event", title=f"Drill inject {marker('drill-entry')}"),
     )
     ids["drill-entry"] = drill_entry.pk
+    # A CAP alert imported into the exercise: importing it again elsewhere must not name its entry.
+    import_cap_alert(
+        by=people["meck.coordinator"],
+        data=cap_document(DRILL_ALERT, f"Drill alert {marker('drill-entry')}"),
+        incident=world.drill,
+    )
     flood_entry = post_entry(
         by=people["coordinator"],
         incident=world.flood,
@@ -218,9 +234,10 @@ def plant(world) -> Planted:
     ids["rpd-webhook"] = webhook.pk
     liaison = build_liaison_targets(world, text=lambda name: f"Liaison item {marker(name)}")
     ids.update({name: obj.pk for name, obj in liaison.by_name().items() if name in SECRET_BY_NAME})
-    products = {name: ThreatProduct.objects.get(pk=ids[name]) for name in ("amber-rpd", "red-named")}
-    entries = {"wake-amber": flood_entry, "drill": drill_entry}
-    pages = build_page_targets(world, liaison, entries, products, rfi)
+    marked = (ThreatProduct, "amber-rpd", "red-named"), (FeedEntry, "flood-amber-entry", "drill-entry")
+    marked += (RequestForInformation, "rpd-rfi"), (Delivery, "rpd-delivery"), (WebhookEndpoint, "rpd-webhook")
+    rows = {name: model.objects.get(pk=ids[name]) for model, *names in marked for name in names}
+    pages = build_page_targets(world, liaison, rows)
     return Planted(world=world, ids=ids, attachment_product=amber.pk, liaison=liaison, pages=pages)
 
 
@@ -624,13 +641,41 @@ def test_a_post_to_a_liaison_page_that_reads_changes_nothing(db, browser, plante
 
 
 def app_state(app: str) -> tuple:
-    """Every row of the app's tables but its read marks, and the events its services record for the others."""
-    models = [model for model in apps.get_app_config(app).get_models() if model not in READ_MARKS] + [DomainEvent]
-    return tuple(tuple(model.objects.order_by("pk").values_list()) for model in models)
+    """Every row of the app's tables but what reading records, the events its services record for the other
+    apps, and the API tokens."""
+    models = [model for model in apps.get_app_config(app).get_models() if model not in READ_MARKS]
+    state = []
+    for model in [*models, DomainEvent, AuthToken]:
+        skipped = UNTRACKED_FIELDS.get(model, ())
+        fields = [field.attname for field in model._meta.concrete_fields if field.name not in skipped]
+        state.append(tuple(model.objects.order_by("pk").values_list(*fields)))
+    return tuple(state)
+
+
+def page_views() -> dict[str, str]:
+    """Each route's key (as ROUTES has it) and the dotted path of its view."""
+
+    def walk(patterns, namespace: str = ""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, ":".join(part for part in (namespace, entry.namespace) if part))
+            else:
+                name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+                yield name or "", entry.lookup_str
+
+    return dict(walk(get_resolver().url_patterns))
 
 
 def app_page_routes(app: str) -> set[str]:
-    return {key for key in ROUTES if key.startswith(f"{app}:")}
+    """The app's page routes: those its views answer, but the API's and the Django admin's."""
+    return {
+        key
+        for key, view in page_views().items()
+        if view.startswith(f"{app}.")
+        and key in ROUTES
+        and not ROUTES[key].pattern.startswith(("api/", "admin/"))
+        and not key.startswith("admin:")
+    }
 
 
 @pytest.mark.parametrize("app", sorted(APP_WRITES))
@@ -661,8 +706,9 @@ def test_page_write_answers_each_persona_on_each_side(db, browser, planted, app,
     write = APP_WRITES[app][0][key][index]
     world, targets = planted.world, planted.pages
     target = write.obj(world, targets) if write.obj else ()
-    # An object, or the objects of a path that names two (a product and its attachment).
-    path = reverse(key, args=[item.pk for item in (target if isinstance(target, tuple) else (target,))])
+    # An object, the objects of a path that names two (a product and its attachment), or a key.
+    items = target if isinstance(target, tuple) else (target,)
+    path = reverse(key, args=[item if isinstance(item, str) else item.pk for item in items])
     body = write.body(world, targets)
     before = None if persona in write.allowed else app_state(app)
 
@@ -672,7 +718,8 @@ def test_page_write_answers_each_persona_on_each_side(db, browser, planted, app,
     said = " ".join(re.findall(r'class="usa-(?:error-message|alert__text)"[^>]*>([^<]*)<', text)) or text[:300]
     assert status in expected, f"{key} on {write.target} as {persona}: {status}, expected {expected}: {said}"
     if persona in write.allowed:
-        assert write.done(world, targets, body), f"{key} on {write.target} as {persona}: answered {status}, not done"
+        done = write.done(world, targets, {**body, "by": persona})
+        assert done, f"{key} on {write.target} as {persona}: answered {status}, not done"
     else:
         assert app_state(app) == before, f"{key} on {write.target} as {persona}: refused ({status}) but changed"
     assert not leaked(text, persona), f"{key} on {write.target} as {persona} received {leaked(text, persona)}"
