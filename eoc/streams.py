@@ -15,6 +15,7 @@ import weakref
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
@@ -131,6 +132,15 @@ async def _person(request: HttpRequest):
     return await sync_to_async(lambda: person if person.agency.is_active and person.is_active else None)()
 
 
+def _not_streamed_here(request: HttpRequest) -> HttpResponse | None:
+    """Under a WSGI server Django would read an event stream to its end (ten minutes) before sending a
+    byte, holding a thread all along: answer 204 there, which tells the page to stop reconnecting and
+    to poll for new entries instead (static/js/feed.js). Production serves streams on ASGI workers."""
+    if isinstance(request, ASGIRequest):
+        return None
+    return HttpResponse(status=204)
+
+
 async def incident_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
     person = await _person(request)
     if person is None:
@@ -138,6 +148,8 @@ async def incident_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
     visible = await sync_to_async(lambda: Incident.objects.visible_to(person).filter(pk=pk).exists())()
     if not visible:
         raise Http404
+    if (refused := _not_streamed_here(request)) is not None:
+        return refused
     scope = {"incident_id": pk}
     return await _response(_stream(person, scope, incident_channel(pk), _last_event_id(request)))
 
@@ -149,6 +161,8 @@ async def eoc_feed_stream(request: HttpRequest, pk: int) -> HttpResponse:
     is_eoc = await sync_to_async(lambda: Agency.objects.filter(pk=pk, kind=Agency.Kind.EOC).exists())()
     if not is_eoc:
         raise Http404
+    if (refused := _not_streamed_here(request)) is not None:
+        return refused
     scope = {"eoc_id": pk}
     return await _response(_stream(person, scope, eoc_channel(pk), _last_event_id(request)))
 

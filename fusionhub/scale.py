@@ -231,9 +231,10 @@ def seed_agencies(rng: random.Random, sizes: Sizes, state: int, counties: list[i
                 acronym = f"BA-{number:04d}"
                 name = f"{text.PLACE_NAMES[number % len(text.PLACE_NAMES)]} {Agency.Kind(kind).label} {number}"
             yield (pk, name, acronym, level, kind, discipline, f"watch@{acronym.lower()}.example.gov", "", True,
-                   jurisdiction)  # fmt: skip
+                   jurisdiction, True)  # fmt: skip
 
-    columns = ["id", "name", "acronym", "level", "kind", "discipline", "email", "phone", "is_active", "jurisdiction_id"]
+    columns = ["id", "name", "acronym", "level", "kind", "discipline", "email", "phone", "is_active", "jurisdiction_id",
+               "accepts_recovery_codes"]  # fmt: skip
     copy_rows(Agency._meta.db_table, columns, rows(), label="agencies", total=len(agencies))
     return agencies
 

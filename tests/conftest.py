@@ -176,8 +176,10 @@ def _show_threads_left():
 
 
 def pytest_unconfigure(config):
-    """End the run once pytest is done, with its exit status: a thread left behind by a library (a
-    client's I/O loop, a stream's executor) must not keep a CI job waiting after the last test."""
+    """End the run once pytest is done, with its exit status: a thread left behind must not keep a CI
+    job waiting after the last test. (The one found: a feed page on pytest-django's WSGI live server
+    opened an event stream, which Django buffered for ten minutes in a thread that interpreter exit
+    waited for; streams now answer 204 under WSGI.) PYTEST_SHOW_THREADS=1 lists the threads left."""
     status = getattr(config, "_fusionhub_exit_status", None)
     if os.environ.get("PYTEST_SHOW_THREADS") == "1":
         _show_threads_left()

@@ -89,3 +89,15 @@ async def test_outsider_cannot_open_an_exercise_stream(coordinator, outsider):
 async def test_anonymous_gets_401(flood):
     response = await AsyncClient().get(f"/incidents/{flood.pk}/feed/stream/")
     assert response.status_code == 401
+
+
+def test_a_wsgi_server_answers_204_so_the_page_polls_instead(client, sign_in, flood, coordinator, county_eoc):
+    # Under WSGI Django would buffer the stream for minutes before sending a byte; 204 stops the
+    # browser's reconnecting and the page polls (static/js/feed.js).
+    sign_in(coordinator)
+
+    incident = client.get(f"/incidents/{flood.pk}/feed/stream/")
+    eoc = client.get(f"/eocs/{county_eoc.pk}/feed/stream/")
+
+    assert (incident.status_code, eoc.status_code) == (204, 204)
+    assert not incident.streaming and not eoc.streaming

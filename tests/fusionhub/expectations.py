@@ -410,11 +410,13 @@ EXPECTATIONS: dict[str, Expect | list[Expect]] = {
     "sharing:request-answer": page(405, args=pk("rfi")),
     "sharing:request-close": page(405, args=pk("rfi")),
     # --- the live incident feed (eoc/urls.py, server-sent events) -----------------------------------
+    # The test client is a WSGI one: a stream the person may follow answers 204 there (follow it on an
+    # ASGI server; tests/eoc/test_live_feed.py reads the streams themselves).
     "eoc:incident-feed-stream": [
-        page(200, args=pk("flood"), anonymous=401, label="real"),
+        page(204, args=pk("flood"), anonymous=401, label="real"),
         page(404, args=pk("drill"), anonymous=401, label="exercise"),
     ],
-    "eoc:eoc-feed-stream": page(200, args=pk("wake_eoc"), anonymous=401),
+    "eoc:eoc-feed-stream": page(204, args=pk("wake_eoc"), anonymous=401),
     # --- the EOC's pages (eoc/page_urls.py) -----------------------------------------------------------
     # Every real incident is part of the common operating picture; the Mecklenburg drill is seen by
     # its participants only (none of these personas). Coordinators of the lead EOC run the incident;
