@@ -100,4 +100,5 @@ def test_a_wsgi_server_answers_204_so_the_page_polls_instead(client, sign_in, fl
     eoc = client.get(f"/eocs/{county_eoc.pk}/feed/stream/")
 
     assert (incident.status_code, eoc.status_code) == (204, 204)
-    assert not incident.streaming and not eoc.streaming
+    assert not incident.streaming
+    assert not eoc.streaming
