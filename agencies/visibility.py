@@ -21,7 +21,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.lookups import IsNull
 
 from .markings import TLP, Caveat
 
@@ -35,20 +36,33 @@ class Access(Enum):
     FULL = "full"
 
 
-def _audience_exists(model, field_name: str, **match) -> Q:
-    """Whether a row of `model` has an audience link in `field_name` matching `match` (on the through table)."""
+def _audience_links(model, field_name: str, **match) -> models.QuerySet:
+    """The audience links in `field_name` of a row of `model` (on the through table) that match `match`."""
     field = model._meta.get_field(field_name)
-    links = field.remote_field.through.objects.filter(**{f"{field.m2m_field_name()}_id": OuterRef("pk")}, **match)
-    return Q(Exists(links))
+    return field.remote_field.through.objects.filter(**{f"{field.m2m_field_name()}_id": OuterRef("pk")}, **match)
+
+
+def _audience_exists(model, field_name: str, **match) -> Q:
+    """Whether a row of `model` has an audience link in `field_name` matching `match`."""
+    return Q(Exists(_audience_links(model, field_name, **match)))
+
+
+def _has_links(model, field_name: str) -> Q:
+    """Whether a row of `model` has any audience link in `field_name`: one probe of the link table's index
+    per row asked, never a scan of the whole table (which PostgreSQL may choose for an EXISTS to build a
+    hash of every link ever made, however few rows the query then reads)."""
+    first = _audience_links(model, field_name).order_by().values("pk")[:1]
+    return Q(IsNull(Subquery(first), False))
 
 
 def _has_audience(model) -> Q:
+    # The cheap tests of the row itself first: PostgreSQL tries the alternatives of an OR in order.
     return (
-        _audience_exists(model, "audience_agencies")
-        | _audience_exists(model, "audience_jurisdictions")
-        | _audience_exists(model, "audience_people")
-        | ~Q(audience_levels=[])
+        ~Q(audience_levels=[])
         | ~Q(audience_disciplines=[])
+        | _has_links(model, "audience_agencies")
+        | _has_links(model, "audience_jurisdictions")
+        | _has_links(model, "audience_people")
     )
 
 
@@ -63,37 +77,51 @@ def person_may_see_anything(person: User | None) -> bool:
 
 
 def marking_conditions(model, person: User) -> tuple[Q, Q]:
-    """(may see at least the tearline, may read the full text) as conditions on `model`'s rows."""
+    """(may see at least the tearline, reads the full text) as conditions on `model`'s rows; the second
+    holds only for rows that pass the first (it is what `visible_to` annotates them with).
+
+    Built once per person object (a request's user) and what they depend on, however many reads of
+    the request ask.
+    """
     agency = person.agency
-    named = _audience_exists(model, "audience_people", user_id=person.pk)
-    agency_named = _audience_exists(model, "audience_agencies", agency_id=agency.pk)
-    jurisdiction_ids = agency.jurisdiction.ancestor_ids if agency.jurisdiction_id else []
-    in_audience = (
-        agency_named
-        | named
-        | Q(audience_levels__contains=[agency.level])
-        | Q(audience_disciplines__contains=[agency.discipline])
-        | _audience_exists(model, "audience_jurisdictions", jurisdiction_id__in=jurisdiction_ids)
+    jurisdiction_path = agency.jurisdiction.path if agency.jurisdiction_id else ""
+    key = (model, person.pk, person.is_law_enforcement, agency.pk, agency.level, agency.discipline, jurisdiction_path)
+    built = person.__dict__.setdefault("_marking_conditions", {})
+    if key not in built:
+        built[key] = _marking_conditions(model, person)
+    return built[key]
+
+
+def _marking_conditions(model, person: User) -> tuple[Q, Q]:
+    """The rules of the module's docstring, grouped by what lets a person in, so that each audience table
+    is asked at most once per row: the originating agency; the agency's level, discipline or
+    jurisdiction (TLP:AMBER); any audience at all (TLP:GREEN and CLEAR); the agency named (every TLP
+    but RED); the person named (every TLP). Whoever may see an item reads it in full unless it is LES
+    and they have no law-enforcement status."""
+    agency = person.agency
+    by_agency = Q(audience_levels__contains=[agency.level]) | Q(audience_disciplines__contains=[agency.discipline])
+    if agency.jurisdiction_id:
+        ancestors = agency.jurisdiction.ancestor_ids
+        by_agency |= _audience_exists(model, "audience_jurisdictions", jurisdiction_id__in=ancestors)
+    # The tests of the row itself before those of the audience tables: PostgreSQL tries them in order.
+    reaches = (
+        Q(originating_agency_id=agency.pk)
+        | (Q(tlp=TLP.AMBER) & by_agency)
+        | (Q(tlp__in=[TLP.GREEN, TLP.CLEAR]) & _has_audience(model))
+        | (~Q(tlp=TLP.RED) & _audience_exists(model, "audience_agencies", agency_id=agency.pk))
+        | _audience_exists(model, "audience_people", user_id=person.pk)
     )
-    by_tlp = (
-        Q(tlp=TLP.RED) & named
-        | Q(tlp=TLP.AMBER_STRICT) & (agency_named | named)
-        | Q(tlp=TLP.AMBER) & in_audience
-        | Q(tlp__in=[TLP.GREEN, TLP.CLEAR]) & _has_audience(model)
-    )
-    own = Q(originating_agency_id=agency.pk)
-    les = Q(caveats__contains=[Caveat.LES])
-    has_tearline = ~Q(tearline="")
-    reaches = own | by_tlp
     if person.is_law_enforcement:
-        return reaches, reaches
-    return reaches & (~les | has_tearline), reaches & ~les
+        return reaches, Q(pk__isnull=False)
+    les = Q(caveats__contains=[Caveat.LES])
+    return reaches & (~les | ~Q(tearline="")), ~les
 
 
 class MarkedQuerySet(models.QuerySet):
     """Reads of marked items. Models add their own lifecycle rules by extending `visibility_conditions`."""
 
     def visibility_conditions(self, person: User) -> tuple[Q, Q]:
+        """(may see, reads in full — of a row that may be seen); see `marking_conditions`."""
         return marking_conditions(self.model, person)
 
     def visible_to(self, person: User | None):

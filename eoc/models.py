@@ -200,7 +200,7 @@ class FeedEntryQuerySet(MarkedQuerySet):
         may_see, full = super().visibility_conditions(person)
         real = Q(incident__isnull=True) | Q(incident__is_exercise=False)
         in_exercise = participant_condition(person, incident_ref="incident_id", lead_field="incident__lead_eoc_id")
-        return may_see & (real | in_exercise), full & (real | in_exercise)
+        return may_see & (real | in_exercise), full
 
 
 class FeedEntry(MarkedItem):

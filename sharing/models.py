@@ -61,9 +61,10 @@ class ThreatProductQuerySet(MarkedQuerySet):
         if person.has_role(Role.ANALYST, Role.SUPERVISOR):
             workers |= Q(originating_agency_id=person.agency_id)
         unreleased = Q(state__in=ThreatProduct.UNRELEASED_STATES) & workers
-        # The author always reads what they wrote, even under a caveat they do not hold (LES).
+        # The author always reads what they wrote, even under a caveat they do not hold (LES); whoever
+        # may see an unreleased version works on it and reads it in full.
         author = Q(author=person)
-        return author | (released & may_see) | unreleased, author | (released & full) | unreleased
+        return author | (released & may_see) | unreleased, author | ~released | full
 
     def published(self):
         return self.filter(state=ThreatProduct.State.PUBLISHED)
