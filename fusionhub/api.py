@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import InvalidPage
 from django.http import Http404
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
@@ -11,12 +12,58 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from agencies.pagination import COUNT_LIMIT, CappedPaginator
+
 NON_FIELD = "non_field_errors"
 
 
 class Pagination(PageNumberPagination):
+    """Pages by number with `next` and `previous` links; `count` is exact up to 1,000 rows
+    (`count_is_exact`), past which a list is not counted further (agencies.pagination)."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
+    template = None
+    # A view may end its list early: a search ranks a bounded set of candidates.
+    max_rows: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        page_size = self.get_page_size(request)
+        if not page_size:
+            return None
+        paginator = CappedPaginator(queryset, page_size, max_rows=self.max_rows)
+        try:
+            self.page = paginator.page(request.query_params.get(self.page_query_param) or 1)
+        except InvalidPage as exc:
+            raise exceptions.NotFound(self.invalid_page_message.format(message=str(exc))) from None
+        return list(self.page)
+
+    def get_paginated_response(self, data):
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": paginator.count,
+                "count_is_exact": paginator.count_is_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = ["count", "count_is_exact", "results"]
+        paginated["properties"]["count"]["description"] = (
+            f"How many rows the list has, counted up to {COUNT_LIMIT:,}: past that, {COUNT_LIMIT:,} "
+            "with `count_is_exact` false (narrow the list to count it); `next` goes on either way."
+        )
+        paginated["properties"] = {
+            "count": paginated["properties"]["count"],
+            "count_is_exact": {"type": "boolean"},
+            **{name: value for name, value in paginated["properties"].items() if name != "count"},
+        }
+        return paginated
 
 
 def _as_lists(detail) -> dict[str, list[str]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from agencies.pagination import CappedPaginator
 
 PAGE_SIZE = 25
 
 
 def paginate(request: HttpRequest, rows, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+    """A page of `rows` that costs the same however long the list is (agencies.pagination)."""
+    return CappedPaginator(rows, per_page).get_page(request.GET.get("page"))
 
 
 def back_to(request: HttpRequest, fallback: str) -> str:

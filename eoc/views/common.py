@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from agencies.models import Agency, Role, User
+from agencies.pagination import CappedPaginator
 
 from ..models import FeedEntry, Incident, ResourceRequest, SituationReport, Task
 
@@ -68,7 +69,8 @@ def is_coordinator_of(person: User, eoc_id: int) -> bool:
 
 
 def paginate(request: HttpRequest, rows: QuerySet, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+    """A page of `rows` that costs the same however long the list is (agencies.pagination)."""
+    return CappedPaginator(rows, per_page).get_page(request.GET.get("page"))
 
 
 def positive_int(value: str | None) -> int | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from agencies.models import User
+from agencies.pagination import CappedPaginator
 
 from .. import selectors
 from ..models import ThreatProduct
@@ -30,5 +31,7 @@ def product_page_or_404(person: User, pk: int) -> ThreatProduct:
         raise Http404("No such product.") from None
 
 
-def paginate(request: HttpRequest, rows: QuerySet, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, rows: QuerySet, per_page: int = PAGE_SIZE, *, max_rows: int | None = None) -> Page:
+    """A page of `rows` that costs the same however long the list is (agencies.pagination); a list ends
+    after `max_rows`, if given."""
+    return CappedPaginator(rows, per_page, max_rows=max_rows).get_page(request.GET.get("page"))
