@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from agencies.audit import ItemRef, record_audit, recording_denial
@@ -94,6 +95,11 @@ class FeedEntryAttachmentSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+# How an entry's times and coordinates read (as the model's fields would be declared).
+TIME = serializers.DateTimeField()
+COORDINATE = serializers.DecimalField(max_digits=9, decimal_places=6)
+
+
 class FeedEntrySerializer(serializers.ModelSerializer):
     """An entry as its reader may see it: the body and the attachments only with full access, else
     the tearline."""
@@ -115,6 +121,47 @@ class FeedEntrySerializer(serializers.ModelSerializer):
             "cap_certainty", "acknowledged", "acknowledgement_count", "attachments",
         ]  # fmt: skip
 
+    # Read straight from the entry rather than field by field through DRF: a feed page has 50 entries, and
+    # the generic path cost more than the page's queries (make bench). The same values as the declared
+    # fields give, which document the shape (tests/eoc/test_api.py compares the two).
+    TEXT_FIELDS = ("kind", "priority", "title", "tearline", "tlp", "source_type", "cap_identifier", "cap_sender",
+                   "cap_severity", "cap_urgency", "cap_certainty")  # fmt: skip
+
+    def to_representation(self, entry: FeedEntry) -> dict:
+        full = getattr(entry, "full_access", False)
+        text = {name: getattr(entry, name) for name in self.TEXT_FIELDS}
+        latitude, longitude = entry.latitude, entry.longitude
+        return {
+            "id": entry.pk,
+            "incident": entry.incident_id,
+            "eoc": entry.eoc_id,
+            "kind": text["kind"],
+            "priority": text["priority"],
+            "title": text["title"],
+            "body": entry.body if full else "",
+            "tearline": text["tearline"],
+            "tlp": text["tlp"],
+            "tlp_label": entry.tlp_label,
+            "caveats": [str(caveat) for caveat in entry.caveats],
+            "occurred_at": TIME.to_representation(entry.occurred_at),
+            "posted_at": TIME.to_representation(entry.posted_at),
+            "author": str(entry.author),
+            "author_agency": entry.author_agency.acronym,
+            "latitude": None if latitude is None else COORDINATE.to_representation(latitude),
+            "longitude": None if longitude is None else COORDINATE.to_representation(longitude),
+            "corrects": entry.corrects_id,
+            "source_type": text["source_type"],
+            "source_id": entry.source_id,
+            "cap_identifier": text["cap_identifier"],
+            "cap_sender": text["cap_sender"],
+            "cap_severity": text["cap_severity"],
+            "cap_urgency": text["cap_urgency"],
+            "cap_certainty": text["cap_certainty"],
+            "acknowledged": bool(entry.acknowledged),
+            "acknowledgement_count": entry.acknowledgement_count,
+            "attachments": self.get_attachments(entry),
+        }
+
     def get_body(self, entry: FeedEntry) -> str:
         return entry.body if getattr(entry, "full_access", False) else ""
 
@@ -122,7 +169,41 @@ class FeedEntrySerializer(serializers.ModelSerializer):
     def get_attachments(self, entry: FeedEntry) -> list:
         if not getattr(entry, "full_access", False):
             return []
-        return FeedEntryAttachmentSerializer(entry.attachments.all(), many=True, context=self.context).data
+        request = self.context.get("request")
+        shown = []
+        for attachment in entry.attachment_list:  # from eoc.selectors.feed_entries
+            path = reverse("feed-entry-attachment", kwargs={"pk": entry.pk, "attachment_pk": attachment["id"]})
+            shown.append({**attachment, "download_url": request.build_absolute_uri(path) if request else path})
+        return shown
+
+
+class FeedPageSerializer(serializers.Serializer):
+    """A page of a feed: no count (a feed is read page by page, and counting it costs more than a page)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next page (older entries, or newer after `after`).")
+    results = FeedEntrySerializer(many=True)
+
+
+FEED_PAGE_SIZE = 50
+FEED_MAX_PAGE_SIZE = 200
+
+
+def _cursor(value: str | None) -> int | None:
+    """An entry id given as a cursor; ValueError if it is not one."""
+    if value is None or value == "":
+        return None
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _page_size(request) -> int:
+    try:
+        size = int(request.query_params.get("page_size", FEED_PAGE_SIZE))
+    except ValueError:
+        return FEED_PAGE_SIZE
+    return min(size, FEED_MAX_PAGE_SIZE) if size > 0 else FEED_PAGE_SIZE
 
 
 class PostEntrySerializer(serializers.Serializer):
@@ -197,16 +278,21 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @extend_schema(
         methods=["GET"],
         parameters=[
+            OpenApiParameter(
+                "before", int, description="The next page: entries older than the entry with this id, newest first."
+            ),
             OpenApiParameter("after", int, description="Only entries with an id above this cursor, oldest first."),
             OpenApiParameter("kind", str),
             OpenApiParameter("priority", str),
+            OpenApiParameter("page_size", int, description=f"Entries per page (at most {FEED_MAX_PAGE_SIZE})."),
         ],
-        responses=FeedEntrySerializer(many=True),
+        responses=FeedPageSerializer,
     )
     @extend_schema(methods=["POST"], request=PostEntrySerializer, responses={201: FeedEntrySerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
     def feed(self, request, pk=None):
-        """GET the feed (newest first, or since a cursor with `?after=`); POST a new entry."""
+        """GET the feed, newest first in pages that go on with `next` (`?before=`), or since a cursor
+        (`?after=`), oldest first; POST a new entry."""
         # Not get_object(): the feed needs the incident alone, not the jurisdictions, agencies and
         # periods the incident's own page prefetches (three queries of every feed page).
         incident = get_object_or_404(visible_incidents(request).select_related("lead_eoc"), pk=pk)
@@ -231,28 +317,45 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                 corrects=corrects,
                 attachments=attachments,
             )
-            shown = selectors.feed_entries(person=request.user, incident_id=incident.pk).get(pk=entry.pk)
+            shown = selectors.feed_entries(
+                person=request.user, incident_id=incident.pk, related=selectors.API_RELATED
+            ).get(pk=entry.pk)
             return Response(self.entry_data(shown), status=status.HTTP_201_CREATED)
+        cursors = {}
+        for name in ("before", "after"):
+            try:
+                cursors[name] = _cursor(request.query_params.get(name))
+            except ValueError:
+                return Response({"errors": {name: ["The cursor is the id of an entry you have."]}}, 400)
         entries = selectors.feed_entries(
             person=request.user,
             incident_id=incident.pk,
             kind=request.query_params.get("kind", ""),
             priority=request.query_params.get("priority", ""),
+            related=selectors.API_RELATED,
         )
-        after = request.query_params.get("after")
-        if after is not None:
-            try:
-                entries = entries.filter(pk__gt=int(after)).order_by("pk")
-            except ValueError:
-                return Response({"errors": {"after": ["The cursor is the id of the last entry you have."]}}, 400)
-        page = self.paginate_queryset(entries)
+        size = _page_size(request)
+        if cursors["after"] is not None:
+            page = selectors.feed_page_after(entries, after=cursors["after"], size=size)
+            follow = {"after": page.entries[-1].pk} if page.more else None
+        else:
+            page = selectors.feed_page(entries, before=cursors["before"], size=size)
+            follow = {"before": page.older} if page.older else None
         record_audit(
             action=AuditAction.VIEW,
             item=incident,
             request=request,
-            detail={"feed": "api", "entries": [entry.pk for entry in page]},
+            detail={"feed": "api", "entries": [entry.pk for entry in page.entries]},
         )
-        return self.get_paginated_response(FeedEntrySerializer(page, many=True, context={"request": request}).data)
+        next_url = None
+        if follow:
+            next_url = request.build_absolute_uri()
+            for name in ("before", "after", "page"):
+                next_url = remove_query_param(next_url, name)
+            for name, value in follow.items():
+                next_url = replace_query_param(next_url, name, value)
+        results = FeedEntrySerializer(page.entries, many=True, context={"request": request}).data
+        return Response({"next": next_url, "results": results})
 
     def entry_data(self, entry: FeedEntry) -> dict:
         return FeedEntrySerializer(entry, context={"request": self.request}).data
@@ -298,7 +401,7 @@ class FeedEntryViewSet(viewsets.GenericViewSet):
         entry = self.get_object()
         feed_services.acknowledge_entry(entry=entry, by=request.user)
         scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
-        shown = selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)
+        shown = selectors.feed_entries(person=request.user, **scope, related=selectors.API_RELATED).get(pk=entry.pk)
         return Response(FeedEntrySerializer(shown, context={"request": request}).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(response=OpenApiTypes.BINARY)})
@@ -373,7 +476,7 @@ class CapImportView(APIView):
             return Response({"errors": {"document": ["Send the CAP alert as XML, or as a file named `file`."]}}, 400)
         entry, created = import_cap_alert(by=request.user, data=data, incident=incident, eoc=eoc)
         scope = {"incident_id": entry.incident_id} if entry.incident_id else {"eoc_id": entry.eoc_id}
-        shown = selectors.feed_entries(person=request.user, **scope).get(pk=entry.pk)
+        shown = selectors.feed_entries(person=request.user, **scope, related=selectors.API_RELATED).get(pk=entry.pk)
         data = FeedEntrySerializer(shown, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED if created else 200)
 

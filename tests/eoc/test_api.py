@@ -1,13 +1,21 @@
 """The EOC API as a partner system sees it: incidents, feeds, activation, logistics and CAP."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
 
+from agencies.models import Role
+from eoc import selectors
+from eoc.api import FeedEntrySerializer
 from eoc.models import FeedEntry, Incident, ResourceRequest
+from eoc.services.feed import EntryContent, correct_entry
 from eoc.services.incidents import IncidentDetails, open_incident
+from tests.factories import UserFactory
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cap"
 
@@ -54,6 +62,65 @@ def test_feed_since_a_cursor_returns_only_newer_entries_oldest_first(api, coordi
     post(flood, title="three")
     results = api(coordinator).get(f"/api/v1/incidents/{flood.pk}/feed/?after={first.pk}").json()["results"]
     assert [e["title"] for e in results] == ["two", "three"]
+
+
+def test_feed_pages_go_on_with_next_and_carry_no_count(api, coordinator, flood, post):
+    for number in range(5):
+        post(flood, title=f"entry {number}")
+    client = api(coordinator)
+
+    first = client.get(f"/api/v1/incidents/{flood.pk}/feed/", {"page_size": 2, "kind": "situation_update"}).json()
+    second = client.get(first["next"]).json()
+    third = client.get(second["next"]).json()
+
+    assert [[e["title"] for e in page["results"]] for page in (first, second, third)] == [
+        ["entry 4", "entry 3"],
+        ["entry 2", "entry 1"],
+        ["entry 0"],
+    ]
+    assert "count" not in first
+    assert "kind=situation_update" in first["next"]
+    assert third["next"] is None
+
+
+def test_feed_since_a_cursor_comes_in_pages_oldest_first(api, coordinator, flood, post):
+    first = post(flood, title="one")
+    for title in ("two", "three", "four", "five"):
+        post(flood, title=title)
+    client = api(coordinator)
+
+    page = client.get(f"/api/v1/incidents/{flood.pk}/feed/", {"after": first.pk, "page_size": 2}).json()
+    following = client.get(page["next"]).json()
+
+    assert [e["title"] for e in page["results"] + following["results"]] == ["two", "three", "four", "five"]
+    assert following["next"] is None
+    since_last = client.get(f"/api/v1/incidents/{flood.pk}/feed/", {"after": following["results"][-1]["id"]})
+    assert since_last.json() == {"next": None, "results": []}
+
+
+@pytest.mark.parametrize("cursor", ["before", "after"])
+def test_a_cursor_that_is_not_an_entry_id_gets_a_message(api, coordinator, flood, cursor):
+    response = api(coordinator).get(f"/api/v1/incidents/{flood.pk}/feed/", {cursor: "yesterday"})
+
+    assert response.status_code == 400
+    assert cursor in response.json()["errors"]
+
+
+def test_feed_entries_read_as_their_declared_fields(coordinator, county_eoc, flood, post):
+    # The serializer reads entries straight, for speed; the generic path of its declared fields is the reference.
+    first = post(
+        flood, title="Levee breach", latitude=Decimal("35.7796"), longitude=Decimal("-78.6382"), priority="flash"
+    )
+    correct_entry(entry=first, by=coordinator, content=EntryContent(kind=FeedEntry.Kind.WARNING, title="Correction"))
+    post(flood, title="Sensitive", caveats=["LES"], tearline="Road closed", body="Suspect vehicle at the levee")
+    officer = UserFactory(agency=county_eoc, roles=[Role.EOC_COORDINATOR], is_law_enforcement=True)
+    request = APIRequestFactory().get("/")
+    for person in (coordinator, officer):
+        entries = selectors.feed_entries(person=person, incident_id=flood.pk, related=selectors.API_RELATED)
+        for entry in entries:
+            serializer = FeedEntrySerializer(entry, context={"request": request})
+            assert serializer.data == serializers.ModelSerializer.to_representation(serializer, entry), entry.title
+        assert {e.title: e.full_access for e in entries}["Sensitive"] is person.is_law_enforcement
 
 
 @pytest.mark.parametrize(

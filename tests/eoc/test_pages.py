@@ -1,6 +1,7 @@
 """The EOC's browser pages: who may open them, what they show, and bad input redisplayed with its
 message and nothing saved."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -315,6 +316,19 @@ def test_feed_filters_by_kind_priority_and_agency(as_person, coordinator, liaiso
     relayed = text_of(client.get(f"/incidents/{flood.pk}/?agency={liaison_officer.agency_id}"))
     assert "Threat to shelters" in relayed
     assert "Levee overtopping" not in relayed
+
+
+def test_feed_agency_filter_offers_the_agencies_of_the_latest_entries(
+    as_person, coordinator, liaison_officer, flood, post, monkeypatch
+):
+    monkeypatch.setattr("eoc.selectors.AUTHOR_AGENCIES_FROM", 1)
+    post(flood, by=liaison_officer, kind="relayed_item", title="Threat to shelters")
+    post(flood, title="River at 18 ft")
+
+    page = as_person(coordinator).get(f"/incidents/{flood.pk}/").content.decode()
+
+    choices = re.search(r'(?s)<select name="agency".*?</select>', page).group(0)
+    assert re.findall(r'<option value="(\d+)"', choices) == [str(coordinator.agency_id)]
 
 
 def test_feed_pages_by_keyset_with_older_entries_link(as_person, coordinator, flood, post):
