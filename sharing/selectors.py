@@ -20,6 +20,13 @@ HIGHLIGHT_START = "\ue000"
 HIGHLIGHT_STOP = "\ue001"
 
 
+# The product list's own order (an index of the same order lets a page stop after its rows).
+LIST_ORDER = (F("published_at").desc(nulls_last=True), F("created_at").desc(), F("pk").desc())
+# A search ranks at most this many matches, the newest: finding them walks the list's index until they
+# are found, and ranking reads each one's text. Past them a search says "more than" and asks to refine.
+SEARCH_CANDIDATES = 200
+
+
 @dataclass
 class ProductFilters:
     """What a reader may narrow a product list by; every field optional."""
@@ -35,15 +42,19 @@ class ProductFilters:
     include_expired: bool = False
 
 
-def product_list(*, person: User, filters: ProductFilters | None = None) -> QuerySet[ThreatProduct]:
+def product_list(
+    *, person: User, filters: ProductFilters | None = None, snippets: bool = True
+) -> QuerySet[ThreatProduct]:
     """Products the person may see, filtered, searched and ranked; a fixed number of queries per page.
 
     Without a search, released versions only (current ones unless expired are asked for), newest
-    first. With `q`, every state the person may see, ranked by relevance: title above summary above
-    body; those who see only a tearline are matched on the title and tearline alone.
+    first. With `q`, every state the person may see: the newest SEARCH_CANDIDATES matches ranked by
+    relevance (title above summary above body), then one more match if there are more; those who see
+    only a tearline are matched on the title and tearline alone. Each match comes with its `snippet`
+    (the words around the match) unless `snippets` is false.
     """
     filters = filters or ProductFilters()
-    products = ThreatProduct.objects.visible_to(person).select_related("originating_agency", "author")
+    products = ThreatProduct.objects.visible_to(person).select_related("originating_agency")
     if filters.state:
         products = products.filter(state=filters.state)
     elif not filters.q:
@@ -66,43 +77,40 @@ def product_list(*, person: User, filters: ProductFilters | None = None) -> Quer
         products = products.filter(published_at__date__lte=filters.published_to)
     if filters.q:
         query = SearchQuery(filters.q, search_type="websearch", config="english")
-        full_match = Q(full_access=True, search_vector=query)
-        tearline_match = Q(tearline_search_vector=query)
-        products = (
-            products.filter(full_match | tearline_match)
-            .annotate(
-                rank=Case(
-                    When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
-                    default=SearchRank(F("tearline_search_vector"), query),
-                ),
-                snippet=Case(
-                    When(
-                        full_access=True,
-                        then=SearchHeadline(
-                            "body",
-                            query,
-                            config="english",
-                            start_sel=HIGHLIGHT_START,
-                            stop_sel=HIGHLIGHT_STOP,
-                            max_words=35,
-                            min_words=15,
-                        ),
-                    ),
-                    default=SearchHeadline(
-                        "tearline",
-                        query,
-                        config="english",
-                        start_sel=HIGHLIGHT_START,
-                        stop_sel=HIGHLIGHT_STOP,
-                        max_words=35,
-                    ),
-                ),
-            )
-            .order_by("-rank", "-published_at", "-pk")
+        # Matched through the GIN indexes (text or tearline); those who read only the tearline must match
+        # on it. Ranking reads every candidate's vector, so only the newest SEARCH_CANDIDATES matches are
+        # ranked, not every match (thousands for two common words); one more tells that there are more.
+        # Fetched here, once: the page and its count then read these rows by id.
+        matches = products.filter(Q(search_vector=query) | Q(tearline_search_vector=query)).filter(
+            Q(full_access=True) | Q(tearline_search_vector=query)
         )
+        candidates = list(matches.order_by(*LIST_ORDER).values_list("pk", flat=True)[: SEARCH_CANDIDATES + 1])
+        rank = Case(
+            When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
+            default=SearchRank(F("tearline_search_vector"), query),
+        )
+        # The one match past the ranked ones comes last, whatever its rank: a page ending the list
+        # at SEARCH_CANDIDATES (as the views' do) never shows it, and its count says "more than".
+        beyond = Case(When(pk__in=candidates[SEARCH_CANDIDATES:], then=Value(1)), default=Value(0))
+        products = (
+            products.filter(pk__in=candidates)
+            .annotate(rank=rank, beyond=beyond)
+            .order_by("beyond", "-rank", "-published_at", "-pk")
+        )
+        if snippets:
+            products = products.annotate(snippet=_snippet(query))
     else:
-        products = products.order_by(F("published_at").desc(nulls_last=True), "-created_at", "-pk")
+        products = products.order_by(*LIST_ORDER)
     return products
+
+
+def _snippet(query: SearchQuery) -> Case:
+    """The words around the match: of the body for those who read it in full, else of the tearline."""
+    marks = {"config": "english", "start_sel": HIGHLIGHT_START, "stop_sel": HIGHLIGHT_STOP, "max_words": 35}
+    return Case(
+        When(full_access=True, then=SearchHeadline("body", query, min_words=15, **marks)),
+        default=SearchHeadline("tearline", query, **marks),
+    )
 
 
 def product_detail(*, person: User, pk: int) -> ThreatProduct:

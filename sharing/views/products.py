@@ -23,18 +23,23 @@ from .common import paginate, product_page_or_404, visible_product_or_404
 READERS_SHOWN = 100
 
 
+def _results(paginator) -> int | str:
+    """How many results a search found, as its audit entry records it: a number, or "more than 1,000"."""
+    return paginator.count if paginator.count_is_exact else paginator.count_label
+
+
 @login_required
 def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET)
     form.is_valid()
     filters = form.to_filters()
     products = with_read_marks(selectors.product_list(person=request.user, filters=filters), person=request.user)
-    page = paginate(request, products)
+    page = paginate(request, products, max_rows=selectors.SEARCH_CANDIDATES if filters.q else None)
     if filters.q:
         record_audit(
             action=AuditAction.SEARCH,
             request=request,
-            detail={"q": filters.q[:200], "results": page.paginator.count, "page": page.number},
+            detail={"q": filters.q[:200], "results": _results(page.paginator), "page": page.number},
         )
     return render(
         request,

@@ -2,8 +2,10 @@
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 
 from agencies.markings import TLP, Caveat
+from sharing.api import ProductSerializer, with_relations
 from sharing.models import InformationNeed, ThreatProduct
 from sharing.services.products import create_product, submit_for_review
 from tests.factories import UserFactory
@@ -389,6 +391,58 @@ def test_search_is_ranked_title_above_body(api, coordinator, shelf):
     # Expired products leave the default list but stay searchable.
     assert ids(api(coordinator).get(URL, {"q": "state fair"})) == [shelf["expired"].pk]
     assert ids(api(coordinator).get(URL, {"q": "copper", "kind": "bolo"})) == [shelf["bolo"].pk]
+
+
+def test_products_read_as_their_declared_fields(analyst, coordinator, county_eoc, publish, rf):
+    # The serializer reads products straight, for speed; the generic path of its declared fields is the reference.
+    need = InformationNeed.objects.create(code="SIN-NC-009", title="Grid attacks", agency=county_eoc)
+    publish(analyst, audience_agencies=[county_eoc], information_needs=[need], tags=["grid"], audience_levels=["local"])
+    publish(analyst, audience_agencies=[county_eoc], caveats=[Caveat.LES], tearline="Substations targeted.")
+    publish(analyst, audience_agencies=[county_eoc], is_criminal_intelligence=True, criminal_predicate="Theft ring.")
+    for person in (analyst, coordinator):
+        request = rf.get("/")
+        request.user = person
+        products = with_relations(ThreatProduct.objects.visible_to(person)).order_by("pk")
+        assert len(products) == 3
+        for product in products:
+            serializer = ProductSerializer(product, context={"request": request})
+            fast = serializer.to_representation(product)
+            assert fast == serializers.Serializer.to_representation(serializer, product), product.title
+
+
+def test_a_search_ranks_the_newest_matches_and_says_there_are_more(
+    api, analyst, coordinator, county_eoc, publish, monkeypatch
+):
+    monkeypatch.setattr("sharing.selectors.SEARCH_CANDIDATES", 2)
+    publish(analyst, audience_agencies=[county_eoc], title="Pipeline pipeline pipeline", body="The oldest.")
+    publish(analyst, audience_agencies=[county_eoc], title="Weekly roundup", body="A pipeline valve, again.")
+    in_body = publish(analyst, audience_agencies=[county_eoc], title="Weekly roundup", body="A pipeline valve.")
+    in_title = publish(analyst, audience_agencies=[county_eoc], title="Pipeline valve tampering", body="Valves.")
+
+    body = api(coordinator).get(URL, {"q": "pipeline"}).json()
+
+    # The two newest matches, the title match first; the older ones are not ranked, only announced.
+    assert [product["id"] for product in body["results"]] == [in_title.pk, in_body.pk]
+    assert (body["count"], body["count_is_exact"], body["next"]) == (2, False, None)
+    assert api(coordinator).get(URL, {"q": "pipeline", "page": 2}).status_code == 404
+
+
+def test_a_long_list_is_counted_only_up_to_the_limit_and_pages_on(
+    api, analyst, coordinator, county_eoc, publish, monkeypatch
+):
+    monkeypatch.setattr("agencies.pagination.COUNT_LIMIT", 2)
+    for number in range(3):
+        publish(analyst, audience_agencies=[county_eoc], title=f"Bulletin {number}")
+    reader = api(coordinator)
+
+    first = reader.get(URL, {"page_size": 1}).json()
+    last = reader.get(URL, {"page_size": 1, "page": 3}).json()
+
+    assert (first["count"], first["count_is_exact"]) == (2, False)
+    assert "page=2" in first["next"]
+    assert [p["title"] for p in last["results"]] == ["Bulletin 0"]
+    assert (last["count"], last["count_is_exact"], last["next"]) == (3, True, None)
+    assert reader.get(URL, {"page_size": 1, "page": 4}).status_code == 404
 
 
 @pytest.mark.parametrize(

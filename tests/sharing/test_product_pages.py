@@ -255,6 +255,24 @@ def test_search_combines_with_filters(analyst, coordinator, county_eoc, publish,
     assert "Drone BOLO" in rows(response)[0]
 
 
+def test_a_search_with_more_matches_than_it_ranks_says_so(
+    analyst, coordinator, county_eoc, publish, signed_in, monkeypatch
+):
+    monkeypatch.setattr("sharing.selectors.SEARCH_CANDIDATES", 2)
+    for number in range(3):
+        publish(analyst, audience_agencies=[county_eoc], title=f"Drone sighting {number}")
+
+    response = signed_in(coordinator).get("/products/?q=drone")
+
+    shown = rows(response)
+    assert len(shown) == 2
+    assert "Drone sighting 0" not in " ".join(shown)
+    assert (
+        "More than 2 products match: the 2 newest of them, most relevant first. Add words or filters to narrow "
+        "the search." in page_text(response)
+    )
+
+
 def test_search_never_matches_or_shows_the_full_text_to_a_tearline_reader(
     analyst, coordinator, eoc_le, county_eoc, publish, signed_in
 ):
