@@ -410,10 +410,12 @@ def test_products_read_as_their_declared_fields(analyst, coordinator, county_eoc
             assert fast == serializers.Serializer.to_representation(serializer, product), product.title
 
 
+@pytest.mark.parametrize("recent", [20_000, 1], ids=["among the recent products", "among older products too"])
 def test_a_search_ranks_the_newest_matches_and_says_there_are_more(
-    api, analyst, coordinator, county_eoc, publish, monkeypatch
+    recent, api, analyst, coordinator, county_eoc, publish, monkeypatch
 ):
     monkeypatch.setattr("sharing.selectors.SEARCH_CANDIDATES", 2)
+    monkeypatch.setattr("sharing.selectors.RECENT_PRODUCTS", recent)
     publish(analyst, audience_agencies=[county_eoc], title="Pipeline pipeline pipeline", body="The oldest.")
     publish(analyst, audience_agencies=[county_eoc], title="Weekly roundup", body="A pipeline valve, again.")
     in_body = publish(analyst, audience_agencies=[county_eoc], title="Weekly roundup", body="A pipeline valve.")
