@@ -207,7 +207,7 @@ async def test_one_query_per_posted_entry_however_many_streams(people, flood, mo
     assert len(deciding) == 1
     # One branch per person, not per stream.
     assert deciding[0].count("AS audience") == len(people)
-    assert len(crowd["queries"]) == len(alone["queries"]) == 3  # the answer, the entry, its attachments
+    assert len(crowd["queries"]) == len(alone["queries"]) == 2  # the answer; the entry with its attachments
     # Rendered once for those who may post corrections and once for those who may not.
     assert alone["renders"] == 1
     assert crowd["renders"] == 2
