@@ -210,9 +210,10 @@ class PrivateRedis:
 
 
 @contextlib.contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
-    """A redis-server of this test's own on a spare port, which the test may shut down."""
-    port = spare_port()
+def private_redis(port: int | None = None) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own on a spare port (or on `port`, to bring one back where it
+    was), which the test may shut down."""
+    port = port or spare_port()
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

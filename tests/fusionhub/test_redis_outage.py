@@ -131,34 +131,6 @@ def test_the_cache_answers_at_the_first_call_after_redis_restarts(db):
         cache.set("before", 1)
         server.process.kill()
         server.process.wait()
-        with private_redis_on(server.port):
+        with private_redis(server.port):
             cache.set("after", 2)  # the pooled connection died with the old server: opened again, at once
             assert cache.get("after") == 2
-
-
-@contextmanager
-def private_redis_on(port):
-    import subprocess
-
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        import redis
-
-        client = redis.Redis(port=port, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
