@@ -83,13 +83,21 @@ def marking_conditions(model, person: User) -> tuple[Q, Q]:
     Built once per person object (a request's user) and what they depend on, however many reads of
     the request ask.
     """
-    agency = person.agency
-    jurisdiction_path = agency.jurisdiction.path if agency.jurisdiction_id else ""
-    key = (model, person.pk, person.is_law_enforcement, agency.pk, agency.level, agency.discipline, jurisdiction_path)
+    key = (model, *policy_key(person))
     built = person.__dict__.setdefault("_marking_conditions", {})
     if key not in built:
         built[key] = _marking_conditions(model, person)
     return built[key]
+
+
+def policy_key(person: User) -> tuple:
+    """Everything of the person that the conditions of `marking_conditions` are built from: two people
+    with the same key get the same conditions. The check made before any condition
+    (`person_may_see_anything`) is not in it, nor what a model's own rules add (a product's read by
+    role, for one): a read prepared once per key (agencies.prepared) adds those inputs to its key."""
+    agency = person.agency
+    jurisdiction_path = agency.jurisdiction.path if agency.jurisdiction_id else ""
+    return (person.pk, person.is_law_enforcement, agency.pk, agency.level, agency.discipline, jurisdiction_path)
 
 
 def _marking_conditions(model, person: User) -> tuple[Q, Q]:

@@ -322,19 +322,18 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                 cursors[name] = _cursor(request.query_params.get(name))
             except ValueError:
                 return Response({"errors": {name: ["The cursor is the id of an entry you have."]}}, 400)
-        entries = selectors.feed_entries(
+        page = selectors.read_feed_page(
             person=request.user,
             incident_id=incident.pk,
             kind=request.query_params.get("kind", ""),
             priority=request.query_params.get("priority", ""),
             related=selectors.API_RELATED,
+            **cursors,
+            size=_page_size(request),
         )
-        size = _page_size(request)
         if cursors["after"] is not None:
-            page = selectors.feed_page_after(entries, after=cursors["after"], size=size)
             follow = {"after": page.entries[-1].pk} if page.more else None
         else:
-            page = selectors.feed_page(entries, before=cursors["before"], size=size)
             follow = {"before": page.older} if page.older else None
         record_audit(
             action=AuditAction.VIEW,

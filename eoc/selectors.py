@@ -24,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, Jurisdiction, User
+from agencies.prepared import Placeholder, PreparedReads
+from agencies.visibility import person_may_see_anything, policy_key
 
 from .models import (
     ActivationChange,
@@ -135,21 +137,72 @@ class FeedPage:
         return max((entry.pk for entry in self.entries), default=0)
 
 
+def _older_than(entries: QuerySet[FeedEntry], before: int) -> QuerySet[FeedEntry]:
+    cursor = FeedEntry.objects.filter(pk=before).values("posted_at")[:1]
+    return entries.filter(Q(posted_at__lt=Subquery(cursor)) | Q(posted_at=Subquery(cursor), pk__lt=before))
+
+
+def _page_before(rows: list[FeedEntry], size: int) -> FeedPage:
+    older = rows[size - 1].pk if len(rows) > size else None
+    return FeedPage(entries=rows[:size], older=older)
+
+
 def feed_page(entries: QuerySet[FeedEntry], *, before: int | None = None, size: int = FEED_PAGE_SIZE) -> FeedPage:
     """A keyset page of a feed (from `feed_entries`): the entries posted before the entry `before`,
     in the feed's own order (time posted, then id). One query, however deep the page."""
     if before is not None:
-        cursor = FeedEntry.objects.filter(pk=before).values("posted_at")[:1]
-        entries = entries.filter(Q(posted_at__lt=Subquery(cursor)) | Q(posted_at=Subquery(cursor), pk__lt=before))
-    rows = list(entries[: size + 1])
-    older = rows[size - 1].pk if len(rows) > size else None
-    return FeedPage(entries=rows[:size], older=older)
+        entries = _older_than(entries, before)
+    return _page_before(list(entries[: size + 1]), size)
 
 
 def feed_page_after(entries: QuerySet[FeedEntry], *, after: int, size: int = FEED_PAGE_SIZE) -> FeedPage:
     """The entries with an id above `after` (what a reader has not seen yet), oldest first, a page of them."""
     rows = list(entries.filter(pk__gt=after).order_by("pk")[: size + 1])
     return FeedPage(entries=rows[:size], older=None, more=len(rows) > size)
+
+
+# A feed's readers ask for its pages again and again, in a handful of shapes: each shape is built and
+# compiled once per person and process (agencies.prepared), and the cursor given at each read.
+_PREPARED_FEEDS = PreparedReads()
+_BEFORE, _AFTER = Placeholder(), Placeholder()
+
+
+def read_feed_page(
+    *,
+    person: User,
+    incident_id: int | None = None,
+    eoc_id: int | None = None,
+    kind: str = "",
+    priority: str = "",
+    agency_id: int | None = None,
+    related: tuple[str, ...] = PAGE_RELATED,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = FEED_PAGE_SIZE,
+) -> FeedPage:
+    """`feed_page(feed_entries(...), before=...)`, or `feed_page_after(..., after=...)` when `after` is
+    given: the same rows, read through a prepared query. `feed_entries` reads no clock, and what it is
+    built from is the key: the person's part of the policy (`policy_key`, their agency's part in an
+    exercise included, by its id), the feed, the filters and the page's shape."""
+    if not person_may_see_anything(person):
+        return FeedPage(entries=[], older=None)
+    scope = {"incident_id": incident_id, "eoc_id": eoc_id, "kind": kind, "priority": priority,
+             "agency_id": agency_id, "related": tuple(related)}  # fmt: skip
+    shape = "after" if after is not None else "before" if before is not None else "first"
+    key = (policy_key(person), tuple(scope.items()), shape, size)
+
+    def build() -> QuerySet[FeedEntry]:
+        entries = feed_entries(person=person, **scope)
+        if shape == "after":
+            return entries.filter(pk__gt=_AFTER).order_by("pk")[: size + 1]
+        if shape == "before":
+            entries = _older_than(entries, _BEFORE)
+        return entries[: size + 1]
+
+    rows = _PREPARED_FEEDS.rows(key, build, {_BEFORE: before, _AFTER: after})
+    if shape == "after":
+        return FeedPage(entries=rows[:size], older=None, more=len(rows) > size)
+    return _page_before(rows, size)
 
 
 def feed_entries_after(entries: QuerySet[FeedEntry], *, after: int, limit: int = 100) -> list[FeedEntry]:

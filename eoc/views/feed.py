@@ -47,7 +47,7 @@ def feed_context(
     filter_form = FeedFilterForm(request.GET or None, agencies=selectors.feed_author_agencies(person=person, **scope))
     filters = filter_form.filters()
     before = positive_int(request.GET.get("before"))
-    page = selectors.feed_page(selectors.feed_entries(person=person, **scope, **filters), before=before)
+    page = selectors.read_feed_page(person=person, **scope, **filters, before=before)
     _record_feed_view(request, incident=incident, eoc=eoc, entries=page.entries, part="page")
     may_post = may_post_here(person, incident=incident, eoc=eoc)
     query = urlencode({name: request.GET[name] for name in FILTER_FIELDS if request.GET.get(name)})

@@ -1,0 +1,145 @@
+"""Prepared reads: a queryset that is a pure function of a key, built and compiled to SQL once per
+process and then run again with new values for its cursors.
+
+Building a read through the visibility policy (its conditions, their subqueries, the annotations of a
+feed) and compiling it cost Django more than PostgreSQL spends running it: about 8 ms of the 18 ms of a
+feed page. A prepared read pays that once per key and process, like a prepared statement.
+
+The key must hold everything the queryset is built from (the person's part through
+`agencies.visibility.policy_key`, which names every input of the policy), and the queryset must not
+read the clock or any other value not in the key. Values that change from one run to the next (the
+cursor of a page) are built into the queryset as a `Placeholder` and given at each run. The checks
+that are not part of the SQL, such as whether the person may see anything at all, stay with the
+caller, at every run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+
+class Placeholder(int):
+    """An integer value given at each run: the queryset is built with it, and each query parameter
+    equal to it is replaced (a field may have turned it into a plain int on the way). Its values are
+    far below any id or count, so no other parameter equals one by chance."""
+
+    _values: set[int] = set()
+    _next = -(2**62)
+
+    def __new__(cls) -> Placeholder:
+        cls._next -= 1
+        cls._values.add(cls._next)
+        return super().__new__(cls, cls._next)
+
+    @classmethod
+    def is_one(cls, value: Any) -> bool:
+        return type(value) in (int, cls) and value in cls._values
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    params: tuple
+    compiler: SQLCompiler  # its select, klass_info and annotation_col_map, read only
+    converters: dict  # column position -> (converters, expression), as Django's compiler gives them
+    placeholders: dict[int, int]  # position in params -> placeholder value
+
+
+_EMPTY = object()
+
+
+class PreparedReads:
+    """A bounded, per-process cache of compiled reads (least recently used out first)."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self._entries: OrderedDict[Hashable, _Prepared | object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def rows(
+        self, key: Hashable, build: Callable[[], QuerySet], values: dict[Placeholder, int] | None = None
+    ) -> list[Model]:
+        """The model instances of the queryset `build()` returns (built and compiled at the key's first
+        run only), with each placeholder given its value."""
+        values = values or {}
+        with self._lock:
+            prepared = self._entries.get(key)
+            if prepared is not None:
+                self._entries.move_to_end(key)
+        if prepared is None:
+            prepared = self._prepare(build())
+            with self._lock:
+                self._entries[key] = prepared
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        if prepared is _EMPTY:
+            return []
+        params = list(prepared.params)
+        for position, placeholder in prepared.placeholders.items():
+            params[position] = values[placeholder]
+        return list(_instances(prepared, params))
+
+    @staticmethod
+    def _prepare(queryset: QuerySet) -> _Prepared | object:
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._known_related_objects
+            or queryset._prefetch_related_lookups
+        ):
+            raise ValueError("A prepared read returns model instances of one query, with no prefetch.")
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _EMPTY
+        placeholders = {i: int(value) for i, value in enumerate(params) if Placeholder.is_one(value)}
+        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        return _Prepared(
+            sql=sql, params=tuple(params), compiler=compiler, converters=converters, placeholders=placeholders
+        )
+
+
+def _instances(prepared: _Prepared, params: list[Any]):
+    """Django's ModelIterable, over the prepared SQL instead of a new compilation."""
+    compiler = prepared.compiler
+    db = compiler.using
+    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+    with connections[db].cursor() as cursor:
+        cursor.execute(prepared.sql, params)
+        rows = cursor.fetchall()
+    connection = connections[db]
+    if prepared.converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for position, (converters, expression) in prepared.converters.items():
+                for converter in converters:
+                    row[position] = converter(row[position], expression, connection)
+    model_cls = klass_info["model"]
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    related_populators = get_related_populators(klass_info, select, db)
+    for row in rows:
+        obj = model_cls.from_db(db, init_list, row[start:end])
+        for populator in related_populators:
+            populator.populate(row, obj)
+        for name, position in (annotation_col_map or {}).items():
+            setattr(obj, name, row[position])
+        yield obj
