@@ -14,7 +14,21 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
+from .prepared import PreparedReads, TextPlaceholder
+
 INVALID = _("Invalid token.")
+_KEY = TextPlaceholder()
+_TOKENS = PreparedReads(size=1)
+
+
+def tokens_with_key(key: str) -> list:
+    """The tokens whose lookup prefix is `key`, each with its person, their agency and its jurisdiction:
+    a query prepared once per process (agencies.prepared), as every API request asks it."""
+    return _TOKENS.rows(
+        "tokens",
+        lambda: get_token_model().objects.filter(token_key=_KEY).select_related("user__agency__jurisdiction"),
+        {_KEY: key},
+    )
 
 
 class AgencyTokenAuthentication(TokenAuthentication):
@@ -26,8 +40,9 @@ class AgencyTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, token: bytes):
         token = token.decode("utf-8")
-        candidates = get_token_model().objects.filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH])
-        for auth_token in candidates.select_related("user__agency__jurisdiction"):
+        if "\x00" in token:  # no token holds one, and PostgreSQL takes no text with one
+            raise exceptions.AuthenticationFailed(INVALID)
+        for auth_token in tokens_with_key(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                 auth_token.delete()
                 continue

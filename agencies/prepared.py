@@ -27,23 +27,37 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
+_PLACEHOLDERS: set[int | str] = set()
+
 
 class Placeholder(int):
     """An integer value given at each run: the queryset is built with it, and each query parameter
     equal to it is replaced (a field may have turned it into a plain int on the way). Its values are
     far below any id or count, so no other parameter equals one by chance."""
 
-    _values: set[int] = set()
     _next = -(2**62)
 
     def __new__(cls) -> Placeholder:
         cls._next -= 1
-        cls._values.add(cls._next)
+        _PLACEHOLDERS.add(cls._next)
         return super().__new__(cls, cls._next)
 
-    @classmethod
-    def is_one(cls, value: Any) -> bool:
-        return type(value) in (int, cls) and value in cls._values
+
+class TextPlaceholder(str):
+    """A text value given at each run, as `Placeholder` is for integers. Its values hold a NUL, which no
+    text stored in PostgreSQL can, so no other parameter equals one by chance."""
+
+    _count = 0
+
+    def __new__(cls) -> TextPlaceholder:
+        cls._count += 1
+        value = f"\x00placeholder-{cls._count}"
+        _PLACEHOLDERS.add(value)
+        return super().__new__(cls, value)
+
+
+def _is_placeholder(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool) and value in _PLACEHOLDERS
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,7 @@ class _Prepared:
     params: tuple
     compiler: SQLCompiler  # its select, klass_info and annotation_col_map, read only
     converters: dict  # column position -> (converters, expression), as Django's compiler gives them
-    placeholders: dict[int, int]  # position in params -> placeholder value
+    placeholders: dict[int, int | str]  # position in params -> placeholder value
 
 
 _EMPTY = object()
@@ -74,7 +88,7 @@ class PreparedReads:
         return len(self._entries)
 
     def rows(
-        self, key: Hashable, build: Callable[[], QuerySet], values: dict[Placeholder, int] | None = None
+        self, key: Hashable, build: Callable[[], QuerySet], values: dict[int | str, Any] | None = None
     ) -> list[Model]:
         """The model instances of the queryset `build()` returns (built and compiled at the key's first
         run only), with each placeholder given its value."""
@@ -109,7 +123,7 @@ class PreparedReads:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
             return _EMPTY
-        placeholders = {i: int(value) for i, value in enumerate(params) if Placeholder.is_one(value)}
+        placeholders = {i: value for i, value in enumerate(params) if _is_placeholder(value)}
         converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
         return _Prepared(
             sql=sql, params=tuple(params), compiler=compiler, converters=converters, placeholders=placeholders

@@ -290,7 +290,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         (`?after=`), oldest first; POST a new entry."""
         # Not get_object(): the feed needs the incident alone, not the jurisdictions, agencies and
         # periods the incident's own page prefetches (three queries of every feed page).
-        incident = get_object_or_404(visible_incidents(request).select_related("lead_eoc"), pk=pk)
+        try:
+            incident = selectors.visible_incident(person=request.user, pk=int(pk))
+        except (ValueError, Incident.DoesNotExist):
+            raise Http404("No such incident.") from None
         self.check_object_permissions(request, incident)
         if request.method == "POST":
             data = PostEntrySerializer(data=request.data)

@@ -167,6 +167,25 @@ _PREPARED_FEEDS = PreparedReads()
 _BEFORE, _AFTER = Placeholder(), Placeholder()
 
 
+_INCIDENT = Placeholder()
+
+
+def visible_incident(*, person: User, pk: int) -> Incident:
+    """The incident, with its lead EOC, if the person may see it (Incident.DoesNotExist otherwise): what a
+    feed page reads first, prepared like its entries. Whom an incident shows to depends on the person's
+    agency alone (its part in an exercise)."""
+    if not person_may_see_anything(person):
+        raise Incident.DoesNotExist
+    rows = _PREPARED_FEEDS.rows(
+        ("incident", person.agency_id),
+        lambda: Incident.objects.visible_to(person).select_related("lead_eoc").filter(pk=_INCIDENT)[:1],
+        {_INCIDENT: pk},
+    )
+    if not rows:
+        raise Incident.DoesNotExist
+    return rows[0]
+
+
 def read_feed_page(
     *,
     person: User,
@@ -186,6 +205,8 @@ def read_feed_page(
     exercise included, by its id), the feed, the filters and the page's shape."""
     if not person_may_see_anything(person):
         return FeedPage(entries=[], older=None)
+    if (kind and kind not in FeedEntry.Kind.values) or (priority and priority not in FeedEntry.Priority.values):
+        return FeedPage(entries=[], older=None)  # no entry is of an unknown kind or priority
     scope = {"incident_id": incident_id, "eoc_id": eoc_id, "kind": kind, "priority": priority,
              "agency_id": agency_id, "related": tuple(related)}  # fmt: skip
     shape = "after" if after is not None else "before" if before is not None else "first"

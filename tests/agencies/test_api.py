@@ -766,3 +766,12 @@ def test_the_profile_lists_only_live_tokens(client, sign_in, coordinator):
 
     assert live.token_key in page
     assert expired.token_key not in page
+
+
+def test_a_token_with_a_nul_character_is_refused_as_invalid(client, coordinator):
+    token = issue_token(client, "coordinator")
+
+    response = token_client(token[:10] + "\x00" + token[11:]).get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert_error_shape(response)

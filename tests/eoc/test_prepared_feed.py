@@ -127,3 +127,10 @@ def test_the_cache_is_bounded(feed, coordinator):
     for n in range(5):
         reads.rows(("key", n), lambda: selectors.feed_entries(person=reader, incident_id=feed.pk)[:1])
     assert len(reads) == 3
+
+
+def test_an_unknown_kind_or_priority_reads_an_empty_page(feed, coordinator):
+    reader = fresh(coordinator)
+
+    assert selectors.read_feed_page(person=reader, incident_id=feed.pk, kind="rumour").entries == []
+    assert selectors.read_feed_page(person=reader, incident_id=feed.pk, priority="\x00placeholder-1").entries == []
