@@ -12,12 +12,6 @@ import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fusionhub.settings")
-# uvicorn's workers share one listening socket, and libuv (under uvloop) accepts every connection waiting
-# on it at once: the first worker awake took all of a burst of new connections and served them on one core
-# while another worker idled (make bench: half the requests per second, in one run out of two). One
-# connection per wake-up lets each worker take its share. Read when the server starts listening, after
-# this module is loaded.
-os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
 
 from a2wsgi import WSGIMiddleware
 from asgiref.sync import iscoroutinefunction
