@@ -16,10 +16,25 @@ COUNT_LIMIT = 1000
 LARGEST_OFFSET = 2**63 - 1
 
 
+_KNOWN_COUNT = "fusionhub_known_count"
+
+
+def with_known_count(rows: QuerySet, count: int) -> QuerySet:
+    """The rows, with how many they are already known (a search counts its candidates as it finds them),
+    so that a paginator takes that count rather than asking the database. It goes on with the queryset
+    through filter, annotate and the like (in its hints), so it must stay the count of what follows."""
+    rows = rows.all()
+    rows._hints = {**rows._hints, _KNOWN_COUNT: count}
+    return rows
+
+
 def capped_count(rows, limit: int | None = None) -> tuple[int, bool]:
     """(how many rows, whether that is exact): counted up to `limit` (COUNT_LIMIT) in one query that
-    stops after `limit + 1` rows; past the limit, (limit, False)."""
+    stops after `limit + 1` rows; past the limit, (limit, False). A count known already
+    (`with_known_count`) costs no query."""
     limit = COUNT_LIMIT if limit is None else limit
+    if isinstance(rows, QuerySet) and _KNOWN_COUNT in rows._hints:
+        rows = range(rows._hints[_KNOWN_COUNT])
     if not isinstance(rows, QuerySet):
         return min(len(rows), limit), len(rows) <= limit
     counted = rows.order_by()[: limit + 1].count()

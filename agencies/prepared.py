@@ -92,32 +92,49 @@ class PreparedReads:
     ) -> list[Model]:
         """The model instances of the queryset `build()` returns (built and compiled at the key's first
         run only), with each placeholder given its value."""
-        values = values or {}
+        prepared = self._prepared(key, build, model_instances=True)
+        if prepared is _EMPTY:
+            return []
+        return list(_instances(prepared, self._params(prepared, values)))
+
+    def scalars(
+        self, key: Hashable, build: Callable[[], QuerySet], values: dict[int | str, Any] | None = None
+    ) -> list[Any]:
+        """The first column of each row of the queryset `build()` returns (a `values_list`, as it comes from
+        the database: ids, say), prepared as `rows` is."""
+        prepared = self._prepared(key, build, model_instances=False)
+        if prepared is _EMPTY:
+            return []
+        with connections[prepared.compiler.using].cursor() as cursor:
+            cursor.execute(prepared.sql, self._params(prepared, values))
+            return [row[0] for row in cursor.fetchall()]
+
+    def _prepared(self, key: Hashable, build: Callable[[], QuerySet], *, model_instances: bool) -> _Prepared | object:
         with self._lock:
             prepared = self._entries.get(key)
             if prepared is not None:
                 self._entries.move_to_end(key)
         if prepared is None:
-            prepared = self._prepare(build())
+            prepared = self._prepare(build(), model_instances=model_instances)
             with self._lock:
                 self._entries[key] = prepared
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
-        if prepared is _EMPTY:
-            return []
-        params = list(prepared.params)
-        for position, placeholder in prepared.placeholders.items():
-            params[position] = values[placeholder]
-        return list(_instances(prepared, params))
+        return prepared
 
     @staticmethod
-    def _prepare(queryset: QuerySet) -> _Prepared | object:
-        if (
-            queryset._iterable_class is not ModelIterable
-            or queryset._known_related_objects
-            or queryset._prefetch_related_lookups
-        ):
-            raise ValueError("A prepared read returns model instances of one query, with no prefetch.")
+    def _params(prepared: _Prepared, values: dict[int | str, Any] | None) -> list[Any]:
+        params = list(prepared.params)
+        for position, placeholder in prepared.placeholders.items():
+            params[position] = (values or {})[placeholder]
+        return params
+
+    @staticmethod
+    def _prepare(queryset: QuerySet, *, model_instances: bool) -> _Prepared | object:
+        if queryset._known_related_objects or queryset._prefetch_related_lookups:
+            raise ValueError("A prepared read is one query: no prefetch.")
+        if model_instances and queryset._iterable_class is not ModelIterable:
+            raise ValueError("Prepared model instances come from a queryset of model instances.")
         compiler = queryset.query.get_compiler(using=queryset.db)
         try:
             sql, params = compiler.as_sql()

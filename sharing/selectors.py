@@ -11,6 +11,9 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from agencies.models import Role, User
+from agencies.pagination import with_known_count
+from agencies.prepared import PreparedReads, TextPlaceholder
+from agencies.visibility import person_may_see_anything, policy_key
 
 from .models import ProductAttachment, ProductTransition, RetentionReview, ThreatProduct
 
@@ -55,6 +58,8 @@ def product_list(
     (the words around the match) unless `snippets` is false.
     """
     filters = filters or ProductFilters()
+    if not person_may_see_anything(person):
+        return ThreatProduct.objects.none()
     products = ThreatProduct.objects.visible_to(person).select_related("originating_agency")
     if filters.state:
         products = products.filter(state=filters.state)
@@ -78,14 +83,10 @@ def product_list(
         products = products.filter(published_at__date__lte=filters.published_to)
     if filters.q:
         query = SearchQuery(filters.q, search_type="websearch", config="english")
-        # Matched through the GIN indexes (text or tearline); those who read only the tearline must match
-        # on it. Ranking reads every candidate's vector, so only the newest SEARCH_CANDIDATES matches are
-        # ranked, not every match (thousands for two common words); one more tells that there are more.
-        # Fetched here, once: the page and its count then read these rows by id.
-        matches = products.filter(Q(search_vector=query) | Q(tearline_search_vector=query)).filter(
-            Q(full_access=True) | Q(tearline_search_vector=query)
-        )
-        candidates = _newest(matches)
+        # Ranking reads every candidate's vector, so only the newest SEARCH_CANDIDATES matches are ranked,
+        # not every match (thousands for two common words); one more tells that there are more. Fetched
+        # here, once: the page then reads these rows by id, and counts them without a query.
+        candidates = _candidates(person, filters, products)
         rank = Case(
             When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
             default=SearchRank(F("tearline_search_vector"), query),
@@ -93,10 +94,11 @@ def product_list(
         # The one match past the ranked ones comes last, whatever its rank: a page ending the list
         # at SEARCH_CANDIDATES (as the views' do) never shows it, and its count says "more than".
         beyond = Case(When(pk__in=candidates[SEARCH_CANDIDATES:], then=Value(1)), default=Value(0))
-        products = (
+        products = with_known_count(
             products.filter(pk__in=candidates)
             .annotate(rank=rank, beyond=beyond)
-            .order_by("beyond", "-rank", "-published_at", "-pk")
+            .order_by("beyond", "-rank", "-published_at", "-pk"),
+            len(candidates),
         )
         if snippets:
             products = products.annotate(snippet=_snippet(query))
@@ -105,8 +107,33 @@ def product_list(
     return products
 
 
-def _newest(matches: QuerySet[ThreatProduct]) -> list[int]:
-    """The ids of the newest SEARCH_CANDIDATES + 1 matches: looked for among the newest RECENT_PRODUCTS
+# A search's candidates are read through a query prepared once per person's policy and filters (the
+# words given at each search): building and compiling it, the policy twice over, cost more than running it.
+_PREPARED_SEARCHES = PreparedReads()
+_WORDS = TextPlaceholder()
+
+
+def _candidates(person: User, filters: ProductFilters, products: QuerySet[ThreatProduct]) -> list[int]:
+    """The ids of the newest SEARCH_CANDIDATES + 1 products among `products` (the person's visible ones,
+    filtered by `filters`) that match `filters.q`: matched through the GIN indexes (text or tearline),
+    and those who read only the tearline must match on it. Nothing in `products` reads the clock when
+    there are search words; the key names what it is built from: the person's part of the policy, their
+    roles that let them see unreleased versions (ThreatProductQuerySet) and the filters but the words."""
+    words = SearchQuery(_WORDS, search_type="websearch", config="english")
+
+    def build() -> QuerySet:
+        matches = products.filter(Q(search_vector=words) | Q(tearline_search_vector=words)).filter(
+            Q(full_access=True) | Q(tearline_search_vector=words)
+        )
+        return _newest(matches)
+
+    shape = {name: value for name, value in vars(filters).items() if name != "q"}
+    key = (policy_key(person), person.has_role(Role.ANALYST, Role.SUPERVISOR), tuple(sorted(shape.items())))
+    return _PREPARED_SEARCHES.scalars(key, build, {_WORDS: filters.q})
+
+
+def _newest(matches: QuerySet[ThreatProduct]) -> QuerySet:
+    """The ids of the newest SEARCH_CANDIDATES + 1 matches (a values list): looked for among the newest RECENT_PRODUCTS
     products first (ids grow as products are written), and among the older ones only if those hold too
     few, in one statement that stops as soon as it has them. The rows read stay bounded whatever
     PostgreSQL guesses of a search's matches (its guess for "denial-of-service" is twenty times too low,
@@ -118,7 +145,7 @@ def _newest(matches: QuerySet[ThreatProduct]) -> list[int]:
         return rows.order_by(*LIST_ORDER).values_list("pk", flat=True)[: SEARCH_CANDIDATES + 1]
 
     found = newest_of(matches.filter(recent)).union(newest_of(matches.exclude(recent)), all=True)
-    return list(found[: SEARCH_CANDIDATES + 1])
+    return found[: SEARCH_CANDIDATES + 1]
 
 
 def _snippet(query: SearchQuery) -> Case:
