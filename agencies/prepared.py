@@ -15,14 +15,18 @@ caller, at every run.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
@@ -60,13 +64,73 @@ def _is_placeholder(value: Any) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool) and value in _PLACEHOLDERS
 
 
-@dataclass(frozen=True)
+logger = logging.getLogger(__name__)
+_IDS = itertools.count(1)
+# Statements prepared on one connection at most; past it they are all deallocated and prepared again.
+STATEMENTS_PER_CONNECTION = 1000
+
+
+@dataclass
 class _Prepared:
     sql: str
     params: tuple
     compiler: SQLCompiler  # its select, klass_info and annotation_col_map, read only
     converters: dict  # column position -> (converters, expression), as Django's compiler gives them
     placeholders: dict[int, int | str]  # position in params -> placeholder value
+    id: int = 0
+    # The SQL with PostgreSQL's own parameters ($1, $2...), for PREPARE; None once PostgreSQL refused it.
+    statement: str | None = None
+
+    def __post_init__(self):
+        self.id = next(_IDS)
+        self.statement = _numbered(self.sql)
+
+
+def _numbered(sql: str) -> str:
+    """Django's SQL (psycopg2's %s for each parameter, %% for a percent sign) with $1, $2... instead."""
+    numbers = itertools.count(1)
+    out, i = [], 0
+    while i < len(sql):
+        if sql.startswith("%s", i):
+            out.append(f"${next(numbers)}")
+            i += 2
+        elif sql.startswith("%%", i):
+            out.append("%")
+            i += 2
+        else:
+            out.append(sql[i])
+            i += 1
+    return "".join(out)
+
+
+def _execute(cursor, prepared: _Prepared, params: list[Any]) -> None:
+    """Run the prepared SQL: as a statement PostgreSQL has prepared on this connection (it plans it once),
+    or as plain SQL when prepared statements are off or PostgreSQL could not prepare this one."""
+    connection = connections[prepared.compiler.using]
+    if not settings.DATABASE_PREPARED_STATEMENTS or prepared.statement is None or connection.vendor != "postgresql":
+        cursor.execute(prepared.sql, params)
+        return
+    raw = connection.connection
+    registry = connection.__dict__.get("_prepared_statements")
+    if registry is None or registry[0] is not raw:  # a new connection: nothing is prepared on it
+        registry = connection.__dict__["_prepared_statements"] = (raw, set())
+    name = f"fusionhub_{prepared.id}"
+    if prepared.id not in registry[1]:
+        if len(registry[1]) >= STATEMENTS_PER_CONNECTION:
+            cursor.execute("DEALLOCATE ALL")
+            registry[1].clear()
+        try:
+            # In a transaction, a refused PREPARE must not end it: a savepoint around it.
+            guard = transaction.atomic(using=prepared.compiler.using) if connection.in_atomic_block else nullcontext()
+            with guard:
+                cursor.execute(f"PREPARE {name} AS {prepared.statement}")
+        except DatabaseError:
+            logger.warning("PostgreSQL could not prepare a read; it runs as plain SQL", exc_info=True)
+            prepared.statement = None
+            cursor.execute(prepared.sql, params)
+            return
+        registry[1].add(prepared.id)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}", params)
 
 
 _EMPTY = object()
@@ -75,8 +139,12 @@ _EMPTY = object()
 class PreparedReads:
     """A bounded, per-process cache of compiled reads (least recently used out first)."""
 
-    def __init__(self, size: int = 2048):
+    def __init__(self, size: int = 2048, *, plan_once: bool = True):
+        """`plan_once`: PostgreSQL prepares each read too, once per connection, and after a few runs keeps
+        one plan for every value given (its generic plan). Right for reads whose best plan does not
+        depend on the values; not for a text search, whose best plan does (how common the words are)."""
         self.size = size
+        self.plan_once = plan_once
         self._entries: OrderedDict[Hashable, _Prepared | object] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -106,7 +174,7 @@ class PreparedReads:
         if prepared is _EMPTY:
             return []
         with connections[prepared.compiler.using].cursor() as cursor:
-            cursor.execute(prepared.sql, self._params(prepared, values))
+            _execute(cursor, prepared, self._params(prepared, values))
             return [row[0] for row in cursor.fetchall()]
 
     def _prepared(self, key: Hashable, build: Callable[[], QuerySet], *, model_instances: bool) -> _Prepared | object:
@@ -116,6 +184,8 @@ class PreparedReads:
                 self._entries.move_to_end(key)
         if prepared is None:
             prepared = self._prepare(build(), model_instances=model_instances)
+            if prepared is not _EMPTY and not self.plan_once:
+                prepared.statement = None
             with self._lock:
                 self._entries[key] = prepared
                 while len(self._entries) > self.size:
@@ -153,7 +223,7 @@ def _instances(prepared: _Prepared, params: list[Any]):
     db = compiler.using
     select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
     with connections[db].cursor() as cursor:
-        cursor.execute(prepared.sql, params)
+        _execute(cursor, prepared, params)
         rows = cursor.fetchall()
     connection = connections[db]
     if prepared.converters:

@@ -121,6 +121,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # No JIT compilation: at 200,000 products it spent 3 s compiling a search that runs in milliseconds
 # (make bench); the site's queries are short, indexed reads that never repay it.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# The reads the site asks again and again (agencies.prepared: feed pages, tokens, search candidates) are
+# also prepared in PostgreSQL, once per connection, so that it plans them once. Off behind a pooler that
+# hands one session's statements to another (PgBouncer in transaction mode before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -5,6 +5,7 @@ of the person or their agency."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from agencies.markings import TLP, Caveat
 from agencies.models import Agency, User
@@ -134,3 +135,57 @@ def test_an_unknown_kind_or_priority_reads_an_empty_page(feed, coordinator):
 
     assert selectors.read_feed_page(person=reader, incident_id=feed.pk, kind="rumour").entries == []
     assert selectors.read_feed_page(person=reader, incident_id=feed.pk, priority="\x00placeholder-1").entries == []
+
+
+def prepared_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_postgresql_plans_a_prepared_read_once_per_connection(feed, coordinator):
+    reads = PreparedReads()
+    reader = fresh(coordinator)
+    cursor = Placeholder()
+    ids = [entry.pk for entry in selectors.feed_entries(person=reader, incident_id=feed.pk)]
+
+    for newest in ids[:3]:
+        rows = reads.rows(
+            "older",
+            lambda: selectors.feed_entries(person=reader, incident_id=feed.pk).filter(pk__lt=cursor),
+            {cursor: newest},
+        )
+        assert [row.pk for row in rows] == [pk for pk in ids if pk < newest]
+    names = [name for name in prepared_statements() if name.startswith("fusionhub_")]
+    assert len(names) >= 1
+    # A read planned at each run (plan_once=False) is not prepared in PostgreSQL.
+    before = prepared_statements()
+    PreparedReads(plan_once=False).rows("again", lambda: selectors.feed_entries(person=reader, incident_id=feed.pk))
+    assert prepared_statements() == before
+
+
+def test_a_read_postgresql_cannot_prepare_runs_as_plain_sql(feed, coordinator, caplog):
+    """`%s IS NULL` leaves PostgreSQL no type for the parameter: PREPARE fails, inside a savepoint, and the
+    read goes on as plain SQL in the same transaction."""
+    reads = PreparedReads()
+    anything = Placeholder()
+
+    def build():
+        return FeedEntry.objects.filter(incident=feed).extra(where=["%s IS NOT NULL"], params=[anything])
+
+    rows = reads.rows("untyped", build, {anything: 1})
+
+    assert len(rows) == FeedEntry.objects.filter(incident=feed).count()
+    assert FeedEntry.objects.filter(incident=feed).exists()  # the transaction still works
+    assert "could not prepare a read" in caplog.text
+    assert len(reads.rows("untyped", build, {anything: 1})) == len(rows)  # and goes on as plain SQL
+
+
+def test_prepared_statements_can_be_turned_off(feed, coordinator, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    before = prepared_statements()
+
+    rows = PreparedReads().rows("off", lambda: FeedEntry.objects.filter(incident=feed)[:3])
+
+    assert len(rows) == 3
+    assert prepared_statements() == before

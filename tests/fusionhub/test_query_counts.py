@@ -338,16 +338,29 @@ def fetch(client: Client, world: World, case: Case, query: str = "") -> Measure:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path + query)
         body = b"".join(response.streaming_content) if response.streaming else response.content
+    queries = page_queries([query["sql"] for query in captured.captured_queries])
     try:
         return Measure(
             response.status_code,
-            len(captured),
-            [query["sql"] for query in captured.captured_queries],
+            len(queries),
+            queries,
             body,
             response.get("Content-Type", ""),
         )
     finally:
         close(response)
+
+
+def page_queries(statements: list[str]) -> list[str]:
+    """The statements of a page but those that prepare a frequent read in PostgreSQL (agencies.prepared),
+    once per connection and read: a PREPARE, and the savepoint around it inside a transaction."""
+    kept = list(statements)
+    for i in [i for i, sql in enumerate(statements) if sql.startswith("PREPARE ")]:
+        kept[i] = None
+        savepoint = i > 0 and statements[i - 1].startswith("SAVEPOINT ")
+        if savepoint and i + 1 < len(statements) and statements[i + 1].startswith("RELEASE SAVEPOINT "):
+            kept[i - 1] = kept[i + 1] = None
+    return [sql for sql in kept if sql is not None]
 
 
 @pytest.fixture(scope="module")
