@@ -16,6 +16,17 @@ COUNT_LIMIT = 1000
 LARGEST_OFFSET = 2**63 - 1
 
 
+class RowSource:
+    """A list read one page at a time (`rows(bottom, top)`, as a slice), whose length is known without
+    reading it: a paginator reads only the page's rows through it."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def rows(self, bottom: int, top: int) -> list:
+        raise NotImplementedError
+
+
 _KNOWN_COUNT = "fusionhub_known_count"
 
 
@@ -110,7 +121,11 @@ class CappedPaginator(Paginator):
     def page(self, number) -> CappedPage:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        top = bottom + self.per_page + 1
+        if isinstance(self.object_list, RowSource):
+            rows = self.object_list.rows(bottom, top)
+        else:
+            rows = list(self.object_list[bottom:top])
         room = self.per_page if self.max_rows is None else min(self.per_page, self.max_rows - bottom)
         shown = rows[:room]
         if not shown and number > 1:

@@ -31,7 +31,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
-_PLACEHOLDERS: set[int | str] = set()
+_PLACEHOLDERS: set[int | str | tuple] = set()
 
 
 class Placeholder(int):
@@ -60,8 +60,21 @@ class TextPlaceholder(str):
         return super().__new__(cls, value)
 
 
+class ArrayPlaceholder(tuple):
+    """A list given at each run (a parameter that is a whole array: `= ANY(%s)`), as `Placeholder` is for
+    integers. It must reach the query's parameters as it is (no field turning it into something else)."""
+
+    _count = 0
+
+    def __new__(cls) -> ArrayPlaceholder:
+        cls._count += 1
+        value = super().__new__(cls, (f"\x00placeholder-array-{cls._count}",))
+        _PLACEHOLDERS.add(value)
+        return value
+
+
 def _is_placeholder(value: Any) -> bool:
-    return isinstance(value, int | str) and not isinstance(value, bool) and value in _PLACEHOLDERS
+    return isinstance(value, int | str | tuple) and not isinstance(value, bool) and value in _PLACEHOLDERS
 
 
 logger = logging.getLogger(__name__)

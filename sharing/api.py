@@ -436,7 +436,11 @@ class ProductViewSet(
         return Response(ProductSerializer(product, context=self.get_serializer_context()).data, status=code)
 
     def _page(self, products) -> Response:
-        page = self.paginate_queryset(with_list_relations(products))
+        if isinstance(products, selectors.ProductSearch):  # its rows come with their relations but one
+            page = self.paginate_queryset(products)
+            prefetch_related_objects(page, "information_needs")
+        else:
+            page = self.paginate_queryset(with_list_relations(products))
         audience_for_originator(page, self.request.user)
         return self.get_paginated_response(
             ProductSerializer(page, many=True, context=self.get_serializer_context()).data
@@ -449,7 +453,10 @@ class ProductViewSet(
         product_filters = filters.to_filters()
         if product_filters.q:  # a search ranks a bounded set of candidates: its list ends with them
             self.paginator.max_rows = selectors.SEARCH_CANDIDATES
-        products = selectors.product_list(person=request.user, filters=product_filters, snippets=False)
+        if product_filters.q:
+            products = selectors.product_search(person=request.user, filters=product_filters, snippets=False)
+        else:
+            products = selectors.product_list(person=request.user, filters=product_filters)
         response = self._page(products)
         if product_filters.q:
             count, exact = response.data.get("count"), response.data.get("count_is_exact")

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from agencies.models import Role, User
-from agencies.pagination import with_known_count
-from agencies.prepared import PreparedReads, TextPlaceholder
+from agencies.pagination import RowSource, with_known_count
+from agencies.prepared import ArrayPlaceholder, PreparedReads, TextPlaceholder
 from agencies.visibility import person_may_see_anything, policy_key
 
-from .models import ProductAttachment, ProductTransition, RetentionReview, ThreatProduct
+from .models import ProductAttachment, ProductRead, ProductTransition, RetentionReview, ThreatProduct
 
 # Search snippets mark matches with these private-use characters, never with HTML: the page escapes
 # the snippet first and only then turns them into <mark>, so the text of a product cannot inject markup.
@@ -55,11 +70,21 @@ def product_list(
     first. With `q`, every state the person may see: the newest SEARCH_CANDIDATES matches ranked by
     relevance (title above summary above body), then one more match if there are more; those who see
     only a tearline are matched on the title and tearline alone. Each match comes with its `snippet`
-    (the words around the match) unless `snippets` is false.
+    (the words around the match) unless `snippets` is false. The pages and the API read a search
+    through `product_search`, the same query prepared once.
     """
     filters = filters or ProductFilters()
     if not person_may_see_anything(person):
         return ThreatProduct.objects.none()
+    products = _filtered(person, filters)
+    if not filters.q:
+        return products.order_by(*LIST_ORDER)
+    candidates = _candidates(person, filters, lambda: products)
+    ranked = _ranked(products, filters.q, candidates, candidates[SEARCH_CANDIDATES:], snippets=snippets)
+    return with_known_count(ranked, len(candidates))
+
+
+def _filtered(person: User, filters: ProductFilters) -> QuerySet[ThreatProduct]:
     products = ThreatProduct.objects.visible_to(person).select_related("originating_agency")
     if filters.state:
         products = products.filter(state=filters.state)
@@ -81,56 +106,119 @@ def product_list(
         products = products.filter(published_at__date__gte=filters.published_from)
     if filters.published_to:
         products = products.filter(published_at__date__lte=filters.published_to)
-    if filters.q:
-        query = SearchQuery(filters.q, search_type="websearch", config="english")
-        # Ranking reads every candidate's vector, so only the newest SEARCH_CANDIDATES matches are ranked,
-        # not every match (thousands for two common words); one more tells that there are more. Fetched
-        # here, once: the page then reads these rows by id, and counts them without a query.
-        candidates = _candidates(person, filters, products)
-        rank = Case(
-            When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
-            default=SearchRank(F("tearline_search_vector"), query),
-        )
-        # The one match past the ranked ones comes last, whatever its rank: a page ending the list
-        # at SEARCH_CANDIDATES (as the views' do) never shows it, and its count says "more than".
-        beyond = Case(When(pk__in=candidates[SEARCH_CANDIDATES:], then=Value(1)), default=Value(0))
-        products = with_known_count(
-            products.filter(pk__in=candidates)
-            .annotate(rank=rank, beyond=beyond)
-            .order_by("beyond", "-rank", "-published_at", "-pk"),
-            len(candidates),
-        )
-        if snippets:
-            products = products.annotate(snippet=_snippet(query))
-    else:
-        products = products.order_by(*LIST_ORDER)
     return products
 
 
-# A search's candidates are read through a query prepared once per person's policy and filters (the
-# words given at each search): building and compiling it, the policy twice over, cost more than running it.
-# PostgreSQL still plans it at each search: its generic plan, one for any words, read twice the rows.
+def _ranked(products: QuerySet[ThreatProduct], words, candidates, beyond, *, snippets: bool) -> QuerySet:
+    """The candidates (ids) among `products`, ranked for the search words: through the policy again, in
+    the same query. `beyond` is the one match past the ranked ones, if any: it comes last whatever its
+    rank, so a page ending the list at SEARCH_CANDIDATES (as the views' do) never shows it, and its count
+    says "more than"."""
+    query = SearchQuery(words, search_type="websearch", config="english")
+    rank = Case(
+        When(full_access=True, then=Greatest(SearchRank(F("search_vector"), query), Value(0.0))),
+        default=SearchRank(F("tearline_search_vector"), query),
+    )
+    ranked = (
+        products.filter(AnyOf(F("pk"), candidates))
+        .annotate(rank=rank, beyond=Case(When(AnyOf(F("pk"), beyond), then=Value(1)), default=Value(0)))
+        .order_by("beyond", "-rank", "-published_at", "-pk")
+    )
+    if snippets:
+        ranked = ranked.annotate(snippet=_snippet(query))
+    return ranked
+
+
+class AnyOf(Lookup):
+    """`field = ANY(array)`: a list of ids as one parameter (an `__in` makes one parameter per id, so a
+    prepared query could not take a list of another length)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs) if isinstance(self.rhs, list) else self.rhs]
+
+
+@dataclass
+class ProductSearch(RowSource):
+    """A search as the pages and the API read it (`product_search`): its candidates, counted without a
+    query, and its ranked pages, each read through a prepared query (`rows(bottom, top)`)."""
+
+    candidates: list[int]
+    fetch: Callable[[int, int], list[ThreatProduct]]
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def rows(self, bottom: int, top: int) -> list[ThreatProduct]:
+        return self.fetch(bottom, top)
+
+
+# A search's queries are prepared once per person's policy and filters (the words and candidates given at
+# each search): building and compiling them, the policy three times over, cost more than running them.
+# PostgreSQL still plans them at each search: its generic plan, one for any words, read twice the rows.
 _PREPARED_SEARCHES = PreparedReads(plan_once=False)
 _WORDS = TextPlaceholder()
+_CANDIDATES, _BEYOND = ArrayPlaceholder(), ArrayPlaceholder()
 
 
-def _candidates(person: User, filters: ProductFilters, products: QuerySet[ThreatProduct]) -> list[int]:
-    """The ids of the newest SEARCH_CANDIDATES + 1 products among `products` (the person's visible ones,
+def product_search(
+    *, person: User, filters: ProductFilters, snippets: bool = True, read_marks: bool = False
+) -> ProductSearch:
+    """`product_list` with search words (`filters.q`), read through prepared queries: the same rows, with
+    the author and reviewer too, and `is_read` (for the person) if `read_marks`."""
+    if not person_may_see_anything(person):
+        return ProductSearch(candidates=[], fetch=lambda bottom, top: [])
+    built: list[QuerySet[ThreatProduct]] = []
+
+    def products() -> QuerySet[ThreatProduct]:  # built only when a query is: once per process and key
+        if not built:
+            built.append(_filtered(person, filters))
+        return built[0]
+
+    candidates = _candidates(person, filters, products)
+    key = (*_search_key(person, filters), snippets, read_marks)
+
+    def fetch(bottom: int, top: int) -> list[ThreatProduct]:
+        def build() -> QuerySet:
+            ranked = _ranked(products(), _WORDS, _CANDIDATES, _BEYOND, snippets=snippets)
+            if read_marks:
+                reads = ProductRead.objects.filter(product=OuterRef("pk"), person_id=person.pk)
+                ranked = ranked.annotate(is_read=Exists(reads))
+            return ranked.select_related("author", "reviewer")[bottom:top]
+
+        values = {_WORDS: filters.q, _CANDIDATES: candidates, _BEYOND: candidates[SEARCH_CANDIDATES:]}
+        return _PREPARED_SEARCHES.rows(("page", *key, bottom, top), build, values)
+
+    return ProductSearch(candidates=candidates, fetch=fetch)
+
+
+def _search_key(person: User, filters: ProductFilters) -> tuple:
+    """What a search's queries are built from but its words: the person's part of the policy, their roles
+    that let them see unreleased versions (ThreatProductQuerySet), the filters, and the sizes. Nothing in
+    them reads the clock when there are search words."""
+    shape = {name: value for name, value in vars(filters).items() if name != "q"}
+    roles = person.has_role(Role.ANALYST, Role.SUPERVISOR)
+    return (policy_key(person), roles, tuple(sorted(shape.items())), SEARCH_CANDIDATES, RECENT_PRODUCTS)
+
+
+def _candidates(person: User, filters: ProductFilters, products: Callable[[], QuerySet[ThreatProduct]]) -> list[int]:
+    """The ids of the newest SEARCH_CANDIDATES + 1 products among `products()` (the person's visible ones,
     filtered by `filters`) that match `filters.q`: matched through the GIN indexes (text or tearline),
-    and those who read only the tearline must match on it. Nothing in `products` reads the clock when
-    there are search words; the key names what it is built from: the person's part of the policy, their
-    roles that let them see unreleased versions (ThreatProductQuerySet) and the filters but the words."""
+    and those who read only the tearline must match on it."""
     words = SearchQuery(_WORDS, search_type="websearch", config="english")
 
     def build() -> QuerySet:
-        matches = products.filter(Q(search_vector=words) | Q(tearline_search_vector=words)).filter(
-            Q(full_access=True) | Q(tearline_search_vector=words)
+        matches = (
+            products()
+            .filter(Q(search_vector=words) | Q(tearline_search_vector=words))
+            .filter(Q(full_access=True) | Q(tearline_search_vector=words))
         )
         return _newest(matches)
 
-    shape = {name: value for name, value in vars(filters).items() if name != "q"}
-    key = (policy_key(person), person.has_role(Role.ANALYST, Role.SUPERVISOR), tuple(sorted(shape.items())))
-    return _PREPARED_SEARCHES.scalars(key, build, {_WORDS: filters.q})
+    return _PREPARED_SEARCHES.scalars(("candidates", *_search_key(person, filters)), build, {_WORDS: filters.q})
 
 
 def _newest(matches: QuerySet[ThreatProduct]) -> QuerySet:

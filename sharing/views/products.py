@@ -33,7 +33,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET)
     form.is_valid()
     filters = form.to_filters()
-    products = with_read_marks(selectors.product_list(person=request.user, filters=filters), person=request.user)
+    if filters.q:
+        products = selectors.product_search(person=request.user, filters=filters, read_marks=True)
+    else:
+        products = with_read_marks(selectors.product_list(person=request.user, filters=filters), person=request.user)
     page = paginate(request, products, max_rows=selectors.SEARCH_CANDIDATES if filters.q else None)
     if filters.q:
         record_audit(
