@@ -74,7 +74,12 @@ class ArrayPlaceholder(tuple):
 
 
 def _is_placeholder(value: Any) -> bool:
-    return isinstance(value, int | str | tuple) and not isinstance(value, bool) and value in _PLACEHOLDERS
+    if not isinstance(value, int | str | tuple) or isinstance(value, bool):
+        return False
+    try:
+        return value in _PLACEHOLDERS
+    except TypeError:  # a tuple holding a list
+        return False
 
 
 logger = logging.getLogger(__name__)
