@@ -157,7 +157,7 @@ _EMPTY = object()
 class PreparedReads:
     """A bounded, per-process cache of compiled reads (least recently used out first)."""
 
-    def __init__(self, size: int = 2048, *, plan_once: bool = True):
+    def __init__(self, size: int = 256, *, plan_once: bool = True):
         """`plan_once`: PostgreSQL prepares each read too, once per connection, and after a few runs keeps
         one plan for every value given (its generic plan). Right for reads whose best plan does not
         depend on the values; not for a text search, whose best plan does (how common the words are)."""

@@ -159,7 +159,8 @@ class ProductSearch(RowSource):
 # A search's queries are prepared once per person's policy and filters (the words and candidates given at
 # each search): building and compiling them, the policy three times over, cost more than running them.
 # PostgreSQL still plans them at each search: its generic plan, one for any words, read twice the rows.
-_PREPARED_SEARCHES = PreparedReads(plan_once=False)
+# About 130 KB per read kept: 256 of them, 33 MB at most.
+_PREPARED_SEARCHES = PreparedReads(size=256, plan_once=False)
 _WORDS = TextPlaceholder()
 _CANDIDATES, _BEYOND = ArrayPlaceholder(), ArrayPlaceholder()
 
