@@ -15,6 +15,7 @@ caller, at every run.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import threading
@@ -73,7 +74,7 @@ class ArrayPlaceholder(tuple):
         return value
 
 
-def _is_placeholder(value: Any) -> bool:
+def is_placeholder(value: Any) -> bool:
     if not isinstance(value, int | str | tuple) or isinstance(value, bool):
         return False
     try:
@@ -83,9 +84,13 @@ def _is_placeholder(value: Any) -> bool:
 
 
 logger = logging.getLogger(__name__)
-_IDS = itertools.count(1)
 # Statements prepared on one connection at most; past it they are all deallocated and prepared again.
 STATEMENTS_PER_CONNECTION = 1000
+# What PostgreSQL answers when it cannot prepare a statement it would run as plain SQL (a parameter whose
+# type it cannot tell): the read then runs as plain SQL. Any other error is the caller's.
+UNPREPARABLE = {"42P18", "42P08", "42804", "42725"}
+# A window of rows given at each run: LIMIT and OFFSET as parameters, not built into the SQL.
+WINDOW = " LIMIT %s OFFSET %s"
 
 
 @dataclass
@@ -94,14 +99,15 @@ class _Prepared:
     params: tuple
     compiler: SQLCompiler  # its select, klass_info and annotation_col_map, read only
     converters: dict  # column position -> (converters, expression), as Django's compiler gives them
-    placeholders: dict[int, int | str]  # position in params -> placeholder value
-    id: int = 0
-    # The SQL with PostgreSQL's own parameters ($1, $2...), for PREPARE; None once PostgreSQL refused it.
+    placeholders: dict[int, int | str | tuple]  # position in params -> placeholder value
+    # The SQL with PostgreSQL's own parameters ($1, $2...), for PREPARE; None when it is not prepared.
     statement: str | None = None
+    name: str = ""
 
-    def __post_init__(self):
-        self.id = next(_IDS)
+    def plan_once(self) -> None:
         self.statement = _numbered(self.sql)
+        # Named after the statement itself: a name prepared on a connection always means this very SQL.
+        self.name = "fusionhub_" + hashlib.sha256(self.statement.encode()).hexdigest()[:32]
 
 
 def _numbered(sql: str) -> str:
@@ -132,8 +138,7 @@ def _execute(cursor, prepared: _Prepared, params: list[Any]) -> None:
     registry = connection.__dict__.get("_prepared_statements")
     if registry is None or registry[0] is not raw:  # a new connection: nothing is prepared on it
         registry = connection.__dict__["_prepared_statements"] = (raw, set())
-    name = f"fusionhub_{prepared.id}"
-    if prepared.id not in registry[1]:
+    if prepared.name not in registry[1]:
         if len(registry[1]) >= STATEMENTS_PER_CONNECTION:
             cursor.execute("DEALLOCATE ALL")
             registry[1].clear()
@@ -141,14 +146,17 @@ def _execute(cursor, prepared: _Prepared, params: list[Any]) -> None:
             # In a transaction, a refused PREPARE must not end it: a savepoint around it.
             guard = transaction.atomic(using=prepared.compiler.using) if connection.in_atomic_block else nullcontext()
             with guard:
-                cursor.execute(f"PREPARE {name} AS {prepared.statement}")
-        except DatabaseError:
+                cursor.execute(f"PREPARE {prepared.name} AS {prepared.statement}")
+        except DatabaseError as error:
+            if getattr(error.__cause__, "pgcode", None) not in UNPREPARABLE:
+                raise
             logger.warning("PostgreSQL could not prepare a read; it runs as plain SQL", exc_info=True)
             prepared.statement = None
             cursor.execute(prepared.sql, params)
             return
-        registry[1].add(prepared.id)
-    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}", params)
+        registry[1].add(prepared.name)
+    arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
+    cursor.execute(f"EXECUTE {prepared.name}{arguments}", params)
 
 
 _EMPTY = object()
@@ -174,36 +182,49 @@ class PreparedReads:
         return len(self._entries)
 
     def rows(
-        self, key: Hashable, build: Callable[[], QuerySet], values: dict[int | str, Any] | None = None
+        self,
+        key: Hashable,
+        build: Callable[[], QuerySet],
+        values: dict[int | str | tuple, Any] | None = None,
+        *,
+        window: tuple[int, int] | None = None,
     ) -> list[Model]:
         """The model instances of the queryset `build()` returns (built and compiled at the key's first
-        run only), with each placeholder given its value."""
-        prepared = self._prepared(key, build, model_instances=True)
+        run only), with each placeholder given its value: every placeholder given must be in the query,
+        or this raises ValueError. `window` (bottom, top) reads that slice of the rows, given at each run
+        (the queryset must then not be sliced itself)."""
+        prepared = self._prepared(key, build, values, model_instances=True, window=window is not None)
         if prepared is _EMPTY:
             return []
-        return list(_instances(prepared, self._params(prepared, values)))
+        params = self._params(prepared, values)
+        if window is not None:
+            bottom, top = window
+            params += [max(top - bottom, 0), bottom]
+        return list(_instances(prepared, params))
 
     def scalars(
-        self, key: Hashable, build: Callable[[], QuerySet], values: dict[int | str, Any] | None = None
+        self, key: Hashable, build: Callable[[], QuerySet], values: dict[int | str | tuple, Any] | None = None
     ) -> list[Any]:
         """The first column of each row of the queryset `build()` returns (a `values_list`, as it comes from
         the database: ids, say), prepared as `rows` is."""
-        prepared = self._prepared(key, build, model_instances=False)
+        prepared = self._prepared(key, build, values, model_instances=False, window=False)
         if prepared is _EMPTY:
             return []
         with connections[prepared.compiler.using].cursor() as cursor:
             _execute(cursor, prepared, self._params(prepared, values))
             return [row[0] for row in cursor.fetchall()]
 
-    def _prepared(self, key: Hashable, build: Callable[[], QuerySet], *, model_instances: bool) -> _Prepared | object:
+    def _prepared(
+        self, key: Hashable, build: Callable[[], QuerySet], values, *, model_instances: bool, window: bool
+    ) -> _Prepared | object:
         with self._lock:
             prepared = self._entries.get(key)
             if prepared is not None:
                 self._entries.move_to_end(key)
         if prepared is None:
-            prepared = self._prepare(build(), model_instances=model_instances)
-            if prepared is not _EMPTY and not self.plan_once:
-                prepared.statement = None
+            prepared = self._prepare(build(), set(values or ()), model_instances=model_instances, window=window)
+            if prepared is not _EMPTY and self.plan_once:
+                prepared.plan_once()
             with self._lock:
                 self._entries[key] = prepared
                 while len(self._entries) > self.size:
@@ -211,24 +232,34 @@ class PreparedReads:
         return prepared
 
     @staticmethod
-    def _params(prepared: _Prepared, values: dict[int | str, Any] | None) -> list[Any]:
+    def _params(prepared: _Prepared, values: dict | None) -> list[Any]:
         params = list(prepared.params)
         for position, placeholder in prepared.placeholders.items():
             params[position] = (values or {})[placeholder]
         return params
 
     @staticmethod
-    def _prepare(queryset: QuerySet, *, model_instances: bool) -> _Prepared | object:
+    def _prepare(queryset: QuerySet, expected: set, *, model_instances: bool, window: bool) -> _Prepared | object:
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise ValueError("A prepared read is one query: no prefetch.")
         if model_instances and queryset._iterable_class is not ModelIterable:
             raise ValueError("Prepared model instances come from a queryset of model instances.")
+        if window and queryset.query.is_sliced:
+            raise ValueError("A read with a window of rows is not sliced itself.")
         compiler = queryset.query.get_compiler(using=queryset.db)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
+            if expected:  # a placeholder made the query empty (a value no column can hold): never right
+                raise ValueError("A prepared read compiled to nothing with its placeholders.") from None
             return _EMPTY
-        placeholders = {i: value for i, value in enumerate(params) if _is_placeholder(value)}
+        placeholders = {i: value for i, value in enumerate(params) if is_placeholder(value)}
+        if set(placeholders.values()) != expected:
+            # A placeholder given but not in the query was dropped on the way (an integer out of a field's
+            # range, say): the value given at each run would silently be ignored.
+            raise ValueError("A prepared read's placeholders are not those of its query.")
+        if window:
+            sql += WINDOW
         converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
         return _Prepared(
             sql=sql, params=tuple(params), compiler=compiler, converters=converters, placeholders=placeholders

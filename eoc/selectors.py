@@ -169,13 +169,20 @@ _BEFORE, _AFTER = Placeholder(), Placeholder()
 
 
 _INCIDENT = Placeholder()
+LARGEST_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+def is_row_id(value: int, *, or_zero: bool = False) -> bool:
+    """Whether the number could be a row's id (a cursor may also be 0): a read given any other would ask
+    PostgreSQL to compare a bigint with a number out of its range."""
+    return (0 if or_zero else 1) <= value <= LARGEST_ID
 
 
 def visible_incident(*, person: User, pk: int) -> Incident:
     """The incident, with its lead EOC, if the person may see it (Incident.DoesNotExist otherwise): what a
     feed page reads first, prepared like its entries. Whom an incident shows to depends on the person's
     agency alone (its part in an exercise)."""
-    if not person_may_see_anything(person):
+    if not person_may_see_anything(person) or not is_row_id(pk):
         raise Incident.DoesNotExist
     rows = _PREPARED_FEEDS.rows(
         ("incident", person.agency_id),
@@ -208,20 +215,23 @@ def read_feed_page(
         return FeedPage(entries=[], older=None)
     if (kind and kind not in FeedEntry.Kind.values) or (priority and priority not in FeedEntry.Priority.values):
         return FeedPage(entries=[], older=None)  # no entry is of an unknown kind or priority
+    if any(cursor is not None and not is_row_id(cursor, or_zero=True) for cursor in (before, after)):
+        return FeedPage(entries=[], older=None)  # no entry has such an id
     scope = {"incident_id": incident_id, "eoc_id": eoc_id, "kind": kind, "priority": priority,
              "agency_id": agency_id, "related": tuple(related)}  # fmt: skip
     shape = "after" if after is not None else "before" if before is not None else "first"
-    key = (policy_key(person), tuple(scope.items()), shape, size)
+    key = (policy_key(person), tuple(scope.items()), shape)
 
     def build() -> QuerySet[FeedEntry]:
         entries = feed_entries(person=person, **scope)
         if shape == "after":
-            return entries.filter(pk__gt=_AFTER).order_by("pk")[: size + 1]
+            return entries.filter(pk__gt=_AFTER).order_by("pk")
         if shape == "before":
-            entries = _older_than(entries, _BEFORE)
-        return entries[: size + 1]
+            return _older_than(entries, _BEFORE)
+        return entries
 
-    rows = _PREPARED_FEEDS.rows(key, build, {_BEFORE: before, _AFTER: after})
+    values = {"after": {_AFTER: after}, "before": {_BEFORE: before}, "first": {}}[shape]
+    rows = _PREPARED_FEEDS.rows(key, build, values, window=(0, size + 1))
     if shape == "after":
         return FeedPage(entries=rows[:size], older=None, more=len(rows) > size)
     return _page_before(rows, size)

@@ -122,8 +122,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # (make bench); the site's queries are short, indexed reads that never repay it.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 # The reads the site asks again and again (agencies.prepared: feed pages, tokens, search candidates) are
-# also prepared in PostgreSQL, once per connection, so that it plans them once. Off behind a pooler that
-# hands one session's statements to another (PgBouncer in transaction mode before 1.21).
+# also prepared in PostgreSQL (SQL PREPARE), once per connection, so that it plans them once. Off behind a
+# pooler in transaction mode (PgBouncer's, in any version), which runs each transaction on whichever server
+# session is free: a statement prepared on one would be missing on another.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

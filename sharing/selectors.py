@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from agencies.models import Role, User
 from agencies.pagination import RowSource, with_known_count
-from agencies.prepared import ArrayPlaceholder, PreparedReads, TextPlaceholder
+from agencies.prepared import ArrayPlaceholder, PreparedReads, TextPlaceholder, is_placeholder
 from agencies.visibility import person_may_see_anything, policy_key
 
 from .models import ProductAttachment, ProductRead, ProductTransition, RetentionReview, ThreatProduct
@@ -138,7 +138,9 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs) if isinstance(self.rhs, list) else self.rhs]
+        # A list as an array (psycopg2 sends a tuple as a row); a placeholder as it is, for it to be found.
+        rhs = self.rhs if is_placeholder(self.rhs) else list(self.rhs)
+        return f"{lhs} = ANY(%s)", [*lhs_params, rhs]
 
 
 @dataclass
@@ -182,16 +184,16 @@ def product_search(
     candidates = _candidates(person, filters, products)
     key = (*_search_key(person, filters), snippets, read_marks)
 
-    def fetch(bottom: int, top: int) -> list[ThreatProduct]:
-        def build() -> QuerySet:
-            ranked = _ranked(products(), _WORDS, _CANDIDATES, _BEYOND, snippets=snippets)
-            if read_marks:
-                reads = ProductRead.objects.filter(product=OuterRef("pk"), person_id=person.pk)
-                ranked = ranked.annotate(is_read=Exists(reads))
-            return ranked.select_related("author", "reviewer")[bottom:top]
+    def build() -> QuerySet:
+        ranked = _ranked(products(), _WORDS, _CANDIDATES, _BEYOND, snippets=snippets)
+        if read_marks:
+            reads = ProductRead.objects.filter(product=OuterRef("pk"), person_id=person.pk)
+            ranked = ranked.annotate(is_read=Exists(reads))
+        return ranked.select_related("author", "reviewer")
 
+    def fetch(bottom: int, top: int) -> list[ThreatProduct]:
         values = {_WORDS: filters.q, _CANDIDATES: candidates, _BEYOND: candidates[SEARCH_CANDIDATES:]}
-        return _PREPARED_SEARCHES.rows(("page", *key, bottom, top), build, values)
+        return _PREPARED_SEARCHES.rows(("page", *key), build, values, window=(bottom, top))
 
     return ProductSearch(candidates=candidates, fetch=fetch)
 

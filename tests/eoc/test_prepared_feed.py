@@ -11,7 +11,7 @@ from agencies.markings import TLP, Caveat
 from agencies.models import Agency, User
 from agencies.prepared import Placeholder, PreparedReads
 from eoc import selectors
-from eoc.models import FeedEntry
+from eoc.models import FeedEntry, Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,52 @@ def test_prepared_statements_can_be_turned_off(feed, coordinator, settings):
 
     assert len(rows) == 3
     assert prepared_statements() == before
+
+
+def test_a_cursor_or_incident_past_any_id_reads_nothing(feed, coordinator, client):
+    reader = fresh(coordinator)
+    huge = 2**63
+
+    assert selectors.read_feed_page(person=reader, incident_id=feed.pk, before=huge).entries == []
+    assert selectors.read_feed_page(person=reader, incident_id=feed.pk, after=huge).entries == []
+    with pytest.raises(Incident.DoesNotExist):
+        selectors.visible_incident(person=reader, pk=huge)
+
+
+def test_a_placeholder_missing_from_its_query_is_refused(feed, coordinator):
+    """A placeholder a field's range check dropped (or never used) would have its value silently ignored."""
+    reader = fresh(coordinator)
+    unused = Placeholder()
+
+    with pytest.raises(ValueError, match="placeholders"):
+        PreparedReads().rows("unused", lambda: selectors.feed_entries(person=reader, incident_id=feed.pk), {unused: 1})
+
+
+def test_a_window_of_rows_is_given_at_each_run(feed, coordinator):
+    reads = PreparedReads()
+    reader = fresh(coordinator)
+    built = []
+
+    def build():
+        built.append(1)
+        return selectors.feed_entries(person=reader, incident_id=feed.pk)
+
+    everything = [entry.pk for entry in selectors.feed_entries(person=reader, incident_id=feed.pk)]
+    for bottom, top in [(0, 3), (2, 5), (4, 40)]:
+        assert [row.pk for row in reads.rows("window", build, window=(bottom, top))] == everything[bottom:top]
+    assert len(built) == 1
+
+
+def test_a_prepared_statement_is_named_after_its_own_text(feed, coordinator):
+    """Whatever process prepared a name on a session, the name means the same SQL there."""
+    reader = fresh(coordinator)
+    first, again = PreparedReads(), PreparedReads()
+    for reads in (first, again):
+        reads.rows("mine", lambda: selectors.feed_entries(person=reader, incident_id=feed.pk)[:5])
+    other = PreparedReads()
+    other.rows("other", lambda: FeedEntry.objects.filter(incident=feed)[:5])
+
+    name = first._entries["mine"].name
+    assert name == again._entries["mine"].name
+    assert name != other._entries["other"].name
+    assert name in prepared_statements()
