@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 COUNT_LIMIT = 1000
-LARGEST_OFFSET = 2**63 - 1
+BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint: ids, and OFFSET
 
 
 class RowSource:
@@ -27,25 +27,10 @@ class RowSource:
         raise NotImplementedError
 
 
-_KNOWN_COUNT = "fusionhub_known_count"
-
-
-def with_known_count(rows: QuerySet, count: int) -> QuerySet:
-    """The rows, with how many they are already known (a search counts its candidates as it finds them),
-    so that a paginator takes that count rather than asking the database. It goes on with the queryset
-    through filter, annotate and the like (in its hints), so it must stay the count of what follows."""
-    rows = rows.all()
-    rows._hints = {**rows._hints, _KNOWN_COUNT: count}
-    return rows
-
-
 def capped_count(rows, limit: int | None = None) -> tuple[int, bool]:
     """(how many rows, whether that is exact): counted up to `limit` (COUNT_LIMIT) in one query that
-    stops after `limit + 1` rows; past the limit, (limit, False). A count known already
-    (`with_known_count`) costs no query."""
+    stops after `limit + 1` rows; past the limit, (limit, False)."""
     limit = COUNT_LIMIT if limit is None else limit
-    if isinstance(rows, QuerySet) and _KNOWN_COUNT in rows._hints:
-        rows = range(rows._hints[_KNOWN_COUNT])
     if not isinstance(rows, QuerySet):
         return min(len(rows), limit), len(rows) <= limit
     counted = rows.order_by()[: limit + 1].count()
@@ -112,7 +97,7 @@ class CappedPaginator(Paginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
-        if number * self.per_page >= LARGEST_OFFSET:  # no list has rows that far (PostgreSQL's OFFSET is a bigint)
+        if number * self.per_page >= BIGINT_MAX:  # no list has rows that far (PostgreSQL's OFFSET is a bigint)
             raise EmptyPage(self.error_messages["no_results"])
         if number > 1 and self.max_rows is not None and (number - 1) * self.per_page >= self.max_rows:
             raise EmptyPage(self.error_messages["no_results"])

@@ -174,10 +174,6 @@ class PreparedReads:
         self._entries: OrderedDict[Hashable, _Prepared | object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
     def __len__(self) -> int:
         return len(self._entries)
 

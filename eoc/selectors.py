@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, Jurisdiction, User
+from agencies.pagination import BIGINT_MAX
 from agencies.prepared import Placeholder, PreparedReads
 from agencies.visibility import person_may_see_anything, policy_key
 
@@ -169,13 +170,12 @@ _BEFORE, _AFTER = Placeholder(), Placeholder()
 
 
 _INCIDENT = Placeholder()
-LARGEST_ID = 2**63 - 1  # PostgreSQL's bigint
 
 
 def is_row_id(value: int, *, or_zero: bool = False) -> bool:
     """Whether the number could be a row's id (a cursor may also be 0): a read given any other would ask
     PostgreSQL to compare a bigint with a number out of its range."""
-    return (0 if or_zero else 1) <= value <= LARGEST_ID
+    return (0 if or_zero else 1) <= value <= BIGINT_MAX
 
 
 def visible_incident(*, person: User, pk: int) -> Incident:

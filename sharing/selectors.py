@@ -26,7 +26,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from agencies.models import Role, User
-from agencies.pagination import RowSource, with_known_count
+from agencies.pagination import RowSource
 from agencies.prepared import ArrayPlaceholder, PreparedReads, TextPlaceholder, is_placeholder
 from agencies.visibility import person_may_see_anything, policy_key
 
@@ -80,8 +80,7 @@ def product_list(
     if not filters.q:
         return products.order_by(*LIST_ORDER)
     candidates = _candidates(person, filters, lambda: products)
-    ranked = _ranked(products, filters.q, candidates, candidates[SEARCH_CANDIDATES:], snippets=snippets)
-    return with_known_count(ranked, len(candidates))
+    return _ranked(products, filters.q, candidates, candidates[SEARCH_CANDIDATES:], snippets=snippets)
 
 
 def _filtered(person: User, filters: ProductFilters) -> QuerySet[ThreatProduct]:
